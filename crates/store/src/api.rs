@@ -1,0 +1,112 @@
+//! The storage trait and the write-job protocol.
+//!
+//! Writes are *jobs*: a closure that runs against a [`WriteTx`] inside one database transaction.
+//! The backend may run several jobs in one commit (group commit); each job runs in its own
+//! savepoint, so a job that fails leaves no trace and does not disturb its neighbours. A job's
+//! result reaches the caller only after the commit is durable.
+
+use crate::{
+    Change, HistoryPage, HistoryQuery, IndexEntries, Method, Stored, StoreError, VersionInfo,
+    Written,
+};
+use serde_json::Value;
+
+/// What a write job may do inside its transaction.
+pub trait WriteTx {
+    /// The timestamp (microseconds) that writes in this job get; never lower than any earlier one.
+    fn now(&self) -> i64;
+    /// The current version of a logical resource, deleted or not.
+    fn current(&mut self, resource_type: &str, id: &str) -> Result<Option<VersionInfo>, StoreError>;
+    /// The current version with its body (`None` when it never existed).
+    fn read_current(&mut self, resource_type: &str, id: &str) -> Result<Option<Stored>, StoreError>;
+    /// Writes a new version of `resource_type/id`: sets `id`, `meta.versionId` and `meta.lastUpdated`
+    /// in `resource`, stores it, and replaces the resource's search index rows with `index`.
+    fn put(
+        &mut self,
+        resource_type: &str,
+        id: &str,
+        resource: &mut Value,
+        method: Method,
+        index: &IndexEntries,
+    ) -> Result<Written, StoreError>;
+    /// Writes a deletion tombstone. `None` when there is no live version to delete.
+    fn delete(&mut self, resource_type: &str, id: &str) -> Result<Option<Written>, StoreError>;
+}
+
+/// What a job hands back to the backend: whether it succeeded (commit its savepoint) and how to
+/// deliver its result once the transaction's fate is known.
+pub struct JobOutcome {
+    pub(crate) succeeded: bool,
+    pub(crate) deliver: Box<dyn FnOnce(Option<StoreError>) + Send>,
+}
+
+/// A write job as the backend sees it.
+pub type Job = Box<dyn FnOnce(&mut dyn WriteTx) -> JobOutcome + Send>;
+
+/// A storage backend.
+pub trait Store: Send + Sync + 'static {
+    /// The current version of a resource (a tombstone when deleted), or `None` if it never existed.
+    fn read(&self, resource_type: &str, id: &str) -> Result<Option<Stored>, StoreError>;
+    /// One version of a resource.
+    fn vread(&self, resource_type: &str, id: &str, version: u64) -> Result<Option<Stored>, StoreError>;
+    /// A page of history, newest first.
+    fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, StoreError>;
+    /// Change-feed entries with `seq > after_seq`, oldest first.
+    fn changes(&self, after_seq: i64, limit: usize) -> Result<Vec<Change>, StoreError>;
+    /// The newest committed sequence number (0 for an empty store).
+    fn last_seq(&self) -> Result<i64, StoreError>;
+    /// Number of live (not deleted) resources per type, sorted by type.
+    fn counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
+    /// Queues a write job; its outcome is delivered through the job itself.
+    fn submit(&self, job: Job) -> Result<(), StoreError>;
+}
+
+fn make_job<T, E, F>(f: F, reply: impl FnOnce(Result<T, E>) + Send + 'static) -> Job
+where
+    F: FnOnce(&mut dyn WriteTx) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    Box::new(move |tx: &mut dyn WriteTx| {
+        let result = f(tx);
+        let succeeded = result.is_ok();
+        JobOutcome {
+            succeeded,
+            deliver: Box::new(move |commit_error| match (result, commit_error) {
+                (Ok(_), Some(e)) => reply(Err(E::from(e))),
+                (r, _) => reply(r),
+            }),
+        }
+    })
+}
+
+/// Runs `f` as one atomic write job and waits (asynchronously) until it is durably committed.
+pub async fn write<T, E, F>(store: &dyn Store, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut dyn WriteTx) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    let (send, recv) = tokio::sync::oneshot::channel();
+    let job = make_job(f, move |r| {
+        // The receiver may have gone away (client disconnected); the write still stands.
+        let _ = send.send(r);
+    });
+    store.submit(job).map_err(E::from)?;
+    recv.await.map_err(|_| E::from(StoreError::Closed))?
+}
+
+/// Like [`write`], for callers outside an async runtime (the command line).
+pub fn write_blocking<T, E, F>(store: &dyn Store, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut dyn WriteTx) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    let (send, recv) = std::sync::mpsc::sync_channel(1);
+    let job = make_job(f, move |r| {
+        let _ = send.send(r);
+    });
+    store.submit(job).map_err(E::from)?;
+    recv.recv().map_err(|_| E::from(StoreError::Closed))?
+}

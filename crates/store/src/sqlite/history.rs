@@ -1,0 +1,155 @@
+//! History, the change feed, and index-row writes for the SQLite backend.
+
+use crate::{Change, HistoryPage, HistoryQuery, HistoryScope, IndexEntries, Method, StoreError};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params_from_iter, Connection, OptionalExtension};
+
+/// The filter shared by a history page and its total: SQL text after `FROM version v` plus
+/// its parameters.
+fn history_filter(c: &Connection, q: &HistoryQuery, up_to: i64) -> Result<Option<(String, Vec<SqlValue>)>, StoreError> {
+    let mut sql = String::from(" WHERE v.seq <= ?");
+    let mut args = vec![SqlValue::Integer(up_to)];
+    let mut scope_sql = String::new();
+    let mut scope_args = Vec::new();
+    match &q.scope {
+        HistoryScope::System => {}
+        HistoryScope::Type(t) => {
+            scope_sql.push_str(" AND type = ?");
+            scope_args.push(SqlValue::Text(t.clone()));
+        }
+        HistoryScope::Instance(t, id) => {
+            let rid: Option<i64> = c
+                .prepare_cached("SELECT rid FROM resource WHERE type = ?1 AND id = ?2")?
+                .query_row((t, id), |r| r.get(0))
+                .optional()?;
+            let Some(rid) = rid else { return Ok(None) };
+            scope_sql.push_str(" AND rid = ?");
+            scope_args.push(SqlValue::Integer(rid));
+        }
+    }
+    sql.push_str(&scope_sql.replace(" type", " v.type").replace(" rid", " v.rid"));
+    args.extend(scope_args.iter().cloned());
+    if let Some(since) = q.since {
+        sql.push_str(" AND v.last_updated >= ?");
+        args.push(SqlValue::Integer(since));
+    }
+    if let Some((lo, hi)) = q.at {
+        // Versions written inside the period, or the one current when it began.
+        sql.push_str(&format!(
+            " AND ((v.last_updated >= ? AND v.last_updated <= ?) OR v.seq IN \
+             (SELECT MAX(seq) FROM version WHERE last_updated < ? AND seq <= ?{scope_sql} GROUP BY rid))"
+        ));
+        args.extend([SqlValue::Integer(lo), SqlValue::Integer(hi), SqlValue::Integer(lo), SqlValue::Integer(up_to)]);
+        args.extend(scope_args);
+    }
+    Ok(Some((sql, args)))
+}
+
+pub(crate) fn history(c: &Connection, q: &HistoryQuery) -> Result<HistoryPage, StoreError> {
+    let up_to = match q.up_to_seq {
+        Some(s) => s,
+        None => c.query_row("SELECT COALESCE(MAX(seq), 0) FROM version", [], |r| r.get(0))?,
+    };
+    let empty = HistoryPage { entries: Vec::new(), total: 0, up_to_seq: up_to, next_before_seq: None };
+    let Some((filter, args)) = history_filter(c, q, up_to)? else { return Ok(empty) };
+    let total: i64 = c
+        .prepare_cached(&format!("SELECT COUNT(*) FROM version v{filter}"))?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+    let mut page_sql = format!(
+        "SELECT r.type, r.id, v.version, v.seq, v.last_updated, v.method, v.body
+         FROM version v JOIN resource r ON r.rid = v.rid{filter}"
+    );
+    let mut page_args = args;
+    if let Some(before) = q.before_seq {
+        page_sql.push_str(" AND v.seq < ?");
+        page_args.push(SqlValue::Integer(before));
+    }
+    let limit = i64::try_from(q.count).unwrap_or(i64::MAX - 1);
+    page_sql.push_str(" ORDER BY v.seq DESC LIMIT ?");
+    page_args.push(SqlValue::Integer(limit.saturating_add(1)));
+    let mut st = c.prepare_cached(&page_sql)?;
+    let mut entries = st
+        .query_map(params_from_iter(page_args.iter()), |row| {
+            super::row_to_stored(row.get(0)?, row.get(1)?, row, 2)
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_before_seq = if entries.len() > q.count {
+        entries.truncate(q.count);
+        entries.last().map(|e| e.seq)
+    } else {
+        None
+    };
+    Ok(HistoryPage { entries, total: u64::try_from(total).unwrap_or(0), up_to_seq: up_to, next_before_seq })
+}
+
+pub(crate) fn changes(c: &Connection, after_seq: i64, limit: usize) -> Result<Vec<Change>, StoreError> {
+    let mut st = c.prepare_cached(
+        "SELECT v.seq, r.type, r.id, v.version, v.method, v.last_updated
+         FROM version v JOIN resource r ON r.rid = v.rid WHERE v.seq > ?1 ORDER BY v.seq LIMIT ?2",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = st.query_map((after_seq, limit), |r| {
+        let version: i64 = r.get(3)?;
+        Ok(Change {
+            seq: r.get(0)?,
+            resource_type: r.get(1)?,
+            id: r.get(2)?,
+            version: u64::try_from(version).unwrap_or(0),
+            method: Method::from_code(r.get(4)?),
+            last_updated: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Inserts the index rows of one resource; parameter names are qualified by resource type.
+pub(crate) fn write_index(c: &Connection, rid: i64, ty: &str, ix: &IndexEntries) -> Result<(), StoreError> {
+    let key = |p: &str| format!("{ty}.{p}");
+    if !ix.strings.is_empty() {
+        let mut st = c.prepare_cached("INSERT INTO idx_string (rid, param, norm, exact) VALUES (?1, ?2, ?3, ?4)")?;
+        for (p, norm, exact) in &ix.strings {
+            st.execute((rid, key(p), norm, exact))?;
+        }
+    }
+    if !ix.tokens.is_empty() {
+        let mut st = c.prepare_cached("INSERT INTO idx_token (rid, param, system, code, text) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+        for (p, system, code, text) in &ix.tokens {
+            st.execute((rid, key(p), system, code, text))?;
+        }
+    }
+    if !ix.references.is_empty() {
+        let mut st = c.prepare_cached(
+            "INSERT INTO idx_reference (rid, param, target_type, target_id, url) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (p, tt, tid, url) in &ix.references {
+            st.execute((rid, key(p), tt, tid, url))?;
+        }
+    }
+    if !ix.dates.is_empty() {
+        let mut st = c.prepare_cached("INSERT INTO idx_date (rid, param, lo, hi) VALUES (?1, ?2, ?3, ?4)")?;
+        for (p, lo, hi) in &ix.dates {
+            st.execute((rid, key(p), lo, hi))?;
+        }
+    }
+    if !ix.numbers.is_empty() {
+        let mut st = c.prepare_cached("INSERT INTO idx_number (rid, param, value) VALUES (?1, ?2, ?3)")?;
+        for (p, v) in &ix.numbers {
+            st.execute((rid, key(p), v))?;
+        }
+    }
+    if !ix.quantities.is_empty() {
+        let mut st = c.prepare_cached(
+            "INSERT INTO idx_quantity (rid, param, value, system, code) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (p, v, system, code) in &ix.quantities {
+            st.execute((rid, key(p), v, system, code))?;
+        }
+    }
+    if !ix.uris.is_empty() {
+        let mut st = c.prepare_cached("INSERT INTO idx_uri (rid, param, uri) VALUES (?1, ?2, ?3)")?;
+        for (p, uri) in &ix.uris {
+            st.execute((rid, key(p), uri))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,209 @@
+//! The embedded SQLite backend: one writer thread with group commit, a pool of readers, WAL.
+//!
+//! Durability: the database runs in WAL mode with `synchronous=FULL` by default, so a commit is
+//! on disk before any job in it is acknowledged; `kill -9` (or power loss) cannot lose an
+//! acknowledged write. [`Durability::Normal`] trades power-loss safety (not crash safety) for speed.
+
+mod history;
+mod schema;
+mod writer;
+
+use crate::api::{Job, Store};
+use crate::{Change, HistoryPage, HistoryQuery, Method, Stored, StoreError};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex};
+
+/// How hard a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync the WAL on every commit: safe against process crash and power loss.
+    Full,
+    /// No fsync per commit: safe against process crash (`kill -9`), not against power loss.
+    Normal,
+}
+
+/// Options for opening a store.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    pub durability: Durability,
+    /// Most jobs committed together in one transaction.
+    pub max_batch: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions { durability: Durability::Full, max_batch: 256 }
+    }
+}
+
+/// A Weave store in one SQLite file.
+pub struct SqliteStore {
+    path: PathBuf,
+    readers: Mutex<Vec<Connection>>,
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path` and starts its writer thread.
+    pub fn open(path: &Path, options: &SqliteOptions) -> Result<Arc<SqliteStore>, StoreError> {
+        let open_err = |source| StoreError::Open { path: path.display().to_string(), source };
+        let conn = Connection::open(path).map_err(open_err)?;
+        configure(&conn, options.durability).map_err(open_err)?;
+        schema::migrate(&conn)
+            .map_err(open_err)?
+            .map_err(|msg| StoreError::Invalid(format!("{}: {msg}", path.display())))?;
+        let (send, recv) = mpsc::channel();
+        let writer = writer::spawn(conn, recv, options.max_batch)?;
+        Ok(Arc::new(SqliteStore {
+            path: path.to_path_buf(),
+            readers: Mutex::new(Vec::new()),
+            jobs: Mutex::new(Some(send)),
+            writer: Mutex::new(Some(writer)),
+        }))
+    }
+
+    /// Stops accepting writes, lets queued jobs finish, and waits for the writer thread.
+    pub fn close(&self) {
+        if let Ok(mut jobs) = self.jobs.lock() {
+            jobs.take();
+        }
+        let handle = self.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
+
+    fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pooled = self.readers.lock().ok().and_then(|mut pool| pool.pop());
+        let conn = match pooled {
+            Some(c) => c,
+            None => self.open_reader()?,
+        };
+        let result = f(&conn);
+        if let Ok(mut pool) = self.readers.lock() {
+            if pool.len() < 32 {
+                pool.push(conn);
+            }
+        }
+        result
+    }
+
+    fn open_reader(&self) -> Result<Connection, StoreError> {
+        let open_err = |source| StoreError::Open { path: self.path.display().to_string(), source };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags).map_err(open_err)?;
+        conn.execute_batch(
+            "PRAGMA busy_timeout = 5000; PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32000;",
+        )
+        .map_err(open_err)?;
+        Ok(conn)
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
+    let sync = match durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA busy_timeout = 5000;
+         PRAGMA cache_size = -64000; PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = OFF;
+         PRAGMA wal_autocheckpoint = 4000;"
+    ))
+}
+
+pub(crate) fn row_to_stored(
+    resource_type: String,
+    id: String,
+    row: &rusqlite::Row<'_>,
+    first: usize,
+) -> rusqlite::Result<Stored> {
+    let version: i64 = row.get(first)?;
+    let body: Option<String> = row.get(first + 4)?;
+    Ok(Stored {
+        resource_type,
+        id,
+        version: u64::try_from(version).unwrap_or(0),
+        seq: row.get(first + 1)?,
+        last_updated: row.get(first + 2)?,
+        method: Method::from_code(row.get(first + 3)?),
+        body: body.map(Arc::from),
+    })
+}
+
+impl Store for SqliteStore {
+    fn read(&self, resource_type: &str, id: &str) -> Result<Option<Stored>, StoreError> {
+        self.with_reader(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT v.version, v.seq, v.last_updated, v.method, v.body FROM resource r
+                 JOIN version v ON v.seq = r.seq WHERE r.type = ?1 AND r.id = ?2",
+            )?;
+            let found = st
+                .query_row((resource_type, id), |row| {
+                    row_to_stored(resource_type.to_owned(), id.to_owned(), row, 0)
+                })
+                .optional()?;
+            Ok(found)
+        })
+    }
+
+    fn vread(&self, resource_type: &str, id: &str, version: u64) -> Result<Option<Stored>, StoreError> {
+        let Ok(version) = i64::try_from(version) else { return Ok(None) };
+        self.with_reader(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT v.version, v.seq, v.last_updated, v.method, v.body FROM resource r
+                 JOIN version v ON v.rid = r.rid AND v.version = ?3 WHERE r.type = ?1 AND r.id = ?2",
+            )?;
+            let found = st
+                .query_row((resource_type, id, version), |row| {
+                    row_to_stored(resource_type.to_owned(), id.to_owned(), row, 0)
+                })
+                .optional()?;
+            Ok(found)
+        })
+    }
+
+    fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, StoreError> {
+        self.with_reader(|c| history::history(c, query))
+    }
+
+    fn changes(&self, after_seq: i64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        self.with_reader(|c| history::changes(c, after_seq, limit))
+    }
+
+    fn last_seq(&self) -> Result<i64, StoreError> {
+        self.with_reader(|c| {
+            Ok(c.query_row("SELECT COALESCE(MAX(seq), 0) FROM version", [], |r| r.get(0))?)
+        })
+    }
+
+    fn counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        self.with_reader(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT type, COUNT(*) FROM resource WHERE deleted = 0 GROUP BY type ORDER BY type",
+            )?;
+            let rows = st.query_map([], |r| {
+                let n: i64 = r.get(1)?;
+                Ok((r.get::<_, String>(0)?, u64::try_from(n).unwrap_or(0)))
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn submit(&self, job: Job) -> Result<(), StoreError> {
+        let jobs = self.jobs.lock().map_err(|_| StoreError::Closed)?;
+        let sender = jobs.as_ref().ok_or(StoreError::Closed)?;
+        sender.send(job).map_err(|_| StoreError::Closed)
+    }
+}

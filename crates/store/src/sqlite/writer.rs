@@ -1,0 +1,264 @@
+//! The single writer thread: group commit of write jobs, each in its own savepoint.
+
+use super::schema::INDEX_TABLES;
+use crate::api::{Job, JobOutcome, WriteTx};
+use crate::{
+    format_instant, now_micros, IndexEntries, Method, Stored, StoreError, VersionInfo, Written,
+};
+use rusqlite::{Connection, OptionalExtension};
+use serde_json::{Map, Value};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc;
+
+pub(crate) fn spawn(
+    conn: Connection,
+    jobs: mpsc::Receiver<Job>,
+    max_batch: usize,
+) -> Result<std::thread::JoinHandle<()>, StoreError> {
+    let state = WriterState::load(&conn)?;
+    std::thread::Builder::new()
+        .name("weave-store-writer".into())
+        .spawn(move || run(&conn, &jobs, max_batch.max(1), state))
+        .map_err(|e| StoreError::Invalid(format!("cannot start the writer thread: {e}")))
+}
+
+/// Counters the writer carries between batches.
+struct WriterState {
+    next_seq: i64,
+    last_ts: i64,
+}
+
+impl WriterState {
+    fn load(conn: &Connection) -> Result<WriterState, StoreError> {
+        let (seq, ts): (i64, i64) = conn.query_row(
+            "SELECT COALESCE(MAX(seq), 0), COALESCE(MAX(last_updated), 0) FROM version",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(WriterState { next_seq: seq + 1, last_ts: ts })
+    }
+}
+
+fn run(conn: &Connection, jobs: &mpsc::Receiver<Job>, max_batch: usize, mut state: WriterState) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < max_batch {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(conn, batch, &mut state);
+    }
+}
+
+fn run_batch(conn: &Connection, batch: Vec<Job>, state: &mut WriterState) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        fail_all(batch, &e.to_string());
+        return;
+    }
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for job in batch {
+        let now = now_micros().max(state.last_ts + 1);
+        state.last_ts = now;
+        if let Some(outcome) = run_job(conn, job, now, &mut state.next_seq) {
+            outcomes.push(outcome);
+        }
+    }
+    match conn.execute_batch("COMMIT") {
+        Ok(()) => {
+            for o in outcomes {
+                (o.deliver)(None);
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "commit failed; the batch is rolled back");
+            let _ = conn.execute_batch("ROLLBACK");
+            if let Ok(s) = WriterState::load(conn) {
+                state.next_seq = s.next_seq;
+            }
+            let msg = e.to_string();
+            for o in outcomes {
+                (o.deliver)(Some(StoreError::CommitFailed(msg.clone())));
+            }
+        }
+    }
+}
+
+fn fail_all(batch: Vec<Job>, msg: &str) {
+    tracing::error!(error = %msg, "cannot begin a write transaction");
+    // Dropping a job drops its reply channel; callers then see `StoreError::Closed`.
+    drop(batch);
+}
+
+/// Runs one job inside a savepoint. A job that panics is rolled back and its caller sees its
+/// reply channel closed.
+fn run_job(conn: &Connection, job: Job, now: i64, next_seq: &mut i64) -> Option<JobOutcome> {
+    if conn.execute_batch("SAVEPOINT job").is_err() {
+        return None;
+    }
+    let mut tx = SqliteTx { conn, now, next_seq };
+    let outcome = catch_unwind(AssertUnwindSafe(|| job(&mut tx)));
+    let keep = matches!(&outcome, Ok(o) if o.succeeded);
+    let end = if keep { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+    if let Err(e) = conn.execute_batch(end) {
+        tracing::error!(error = %e, "savepoint could not be closed");
+    }
+    match outcome {
+        Ok(o) => Some(o),
+        Err(_) => {
+            tracing::error!("a write job panicked; it was rolled back");
+            None
+        }
+    }
+}
+
+struct SqliteTx<'c> {
+    conn: &'c Connection,
+    now: i64,
+    next_seq: &'c mut i64,
+}
+
+impl SqliteTx<'_> {
+    fn current_row(&self, ty: &str, id: &str) -> Result<Option<(i64, i64, bool)>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT rid, version, deleted FROM resource WHERE type = ?1 AND id = ?2")?;
+        Ok(st.query_row((ty, id), |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0))).optional()?)
+    }
+
+    fn take_seq(&mut self) -> i64 {
+        let seq = *self.next_seq;
+        *self.next_seq += 1;
+        seq
+    }
+
+    fn insert_version(
+        &mut self,
+        rid: i64,
+        ty: &str,
+        version: i64,
+        method: Method,
+        body: Option<&str>,
+    ) -> Result<i64, StoreError> {
+        let seq = self.take_seq();
+        let mut st = self.conn.prepare_cached(
+            "INSERT INTO version (seq, rid, type, version, last_updated, method, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        st.execute((seq, rid, ty, version, self.now, method.code(), body))?;
+        Ok(seq)
+    }
+
+    fn clear_index(&self, rid: i64) -> Result<(), StoreError> {
+        for table in INDEX_TABLES {
+            let mut st = self.conn.prepare_cached(&format!("DELETE FROM {table} WHERE rid = ?1"))?;
+            st.execute([rid])?;
+        }
+        Ok(())
+    }
+
+    fn write_index(&self, rid: i64, ty: &str, index: &IndexEntries) -> Result<(), StoreError> {
+        super::history::write_index(self.conn, rid, ty, index)
+    }
+}
+
+fn set_meta(resource: &mut Value, id: &str, version: i64, last_updated: &str) {
+    let Some(obj) = resource.as_object_mut() else { return };
+    obj.insert("id".into(), Value::String(id.to_owned()));
+    let meta = obj.entry("meta").or_insert_with(|| Value::Object(Map::new()));
+    if !meta.is_object() {
+        *meta = Value::Object(Map::new());
+    }
+    if let Some(meta) = meta.as_object_mut() {
+        meta.insert("versionId".into(), Value::String(version.to_string()));
+        meta.insert("lastUpdated".into(), Value::String(last_updated.to_owned()));
+    }
+}
+
+impl WriteTx for SqliteTx<'_> {
+    fn now(&self) -> i64 {
+        self.now
+    }
+
+    fn current(&mut self, ty: &str, id: &str) -> Result<Option<VersionInfo>, StoreError> {
+        let Some((rid, version, deleted)) = self.current_row(ty, id)? else { return Ok(None) };
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT last_updated FROM version WHERE rid = ?1 AND version = ?2")?;
+        let last_updated: i64 = st.query_row((rid, version), |r| r.get(0))?;
+        Ok(Some(VersionInfo { version: u64::try_from(version).unwrap_or(0), deleted, last_updated }))
+    }
+
+    fn read_current(&mut self, ty: &str, id: &str) -> Result<Option<Stored>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT v.version, v.seq, v.last_updated, v.method, v.body FROM resource r
+             JOIN version v ON v.seq = r.seq WHERE r.type = ?1 AND r.id = ?2",
+        )?;
+        Ok(st
+            .query_row((ty, id), |row| super::row_to_stored(ty.to_owned(), id.to_owned(), row, 0))
+            .optional()?)
+    }
+
+    fn put(
+        &mut self,
+        ty: &str,
+        id: &str,
+        resource: &mut Value,
+        method: Method,
+        index: &IndexEntries,
+    ) -> Result<Written, StoreError> {
+        let existing = self.current_row(ty, id)?;
+        let version = existing.map_or(1, |(_, v, _)| v + 1);
+        set_meta(resource, id, version, &format_instant(self.now));
+        let body = serde_json::to_string(resource).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let (rid, seq) = match existing {
+            Some((rid, _, _)) => {
+                let seq = self.insert_version(rid, ty, version, method, Some(&body))?;
+                let mut st = self.conn.prepare_cached(
+                    "UPDATE resource SET version = ?2, seq = ?3, deleted = 0 WHERE rid = ?1",
+                )?;
+                st.execute((rid, version, seq))?;
+                self.clear_index(rid)?;
+                (rid, seq)
+            }
+            None => {
+                let seq = *self.next_seq;
+                let mut st = self.conn.prepare_cached(
+                    "INSERT INTO resource (type, id, version, seq, deleted) VALUES (?1, ?2, ?3, ?4, 0)",
+                )?;
+                st.execute((ty, id, version, seq))?;
+                let rid = self.conn.last_insert_rowid();
+                let seq = self.insert_version(rid, ty, version, method, Some(&body))?;
+                (rid, seq)
+            }
+        };
+        self.write_index(rid, ty, index)?;
+        Ok(Written {
+            version: u64::try_from(version).unwrap_or(0),
+            last_updated: self.now,
+            seq,
+            created: existing.is_none(),
+        })
+    }
+
+    fn delete(&mut self, ty: &str, id: &str) -> Result<Option<Written>, StoreError> {
+        let Some((rid, version, deleted)) = self.current_row(ty, id)? else { return Ok(None) };
+        if deleted {
+            return Ok(None);
+        }
+        let version = version + 1;
+        let seq = self.insert_version(rid, ty, version, Method::Delete, None)?;
+        let mut st = self
+            .conn
+            .prepare_cached("UPDATE resource SET version = ?2, seq = ?3, deleted = 1 WHERE rid = ?1")?;
+        st.execute((rid, version, seq))?;
+        self.clear_index(rid)?;
+        Ok(Some(Written {
+            version: u64::try_from(version).unwrap_or(0),
+            last_updated: self.now,
+            seq,
+            created: false,
+        }))
+    }
+}
