@@ -5,6 +5,7 @@
 //! savepoint, so a job that fails leaves no trace and does not disturb its neighbours. A job's
 //! result reaches the caller only after the commit is durable.
 
+use crate::query::{SearchPage, SearchQuery};
 use crate::{
     Change, HistoryPage, HistoryQuery, IndexEntries, Method, Stored, StoreError, VersionInfo,
     Written,
@@ -31,6 +32,8 @@ pub trait WriteTx {
     ) -> Result<Written, StoreError>;
     /// Writes a deletion tombstone. `None` when there is no live version to delete.
     fn delete(&mut self, resource_type: &str, id: &str) -> Result<Option<Written>, StoreError>;
+    /// Runs a search inside the transaction (sees the job's own writes).
+    fn search(&mut self, query: &SearchQuery) -> Result<SearchPage, StoreError>;
 }
 
 /// What a job hands back to the backend: whether it succeeded (commit its savepoint) and how to
@@ -59,6 +62,19 @@ pub trait Store: Send + Sync + 'static {
     fn counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
     /// Queues a write job; its outcome is delivered through the job itself.
     fn submit(&self, job: Job) -> Result<(), StoreError>;
+    /// Runs a search.
+    fn search(&self, query: &SearchQuery) -> Result<SearchPage, StoreError>;
+    /// The current versions of resources by internal row id, in the order given (missing and
+    /// deleted ones are left out).
+    fn read_rows(&self, rids: &[i64]) -> Result<Vec<Stored>, StoreError>;
+    /// Row ids of the live resources that the given resources reference through `param` of
+    /// `source_type` (`None`: any reference parameter), optionally only of `target_type`.
+    fn include_rows(&self, rids: &[i64], source_type: &str, param: Option<&str>, target_type: Option<&str>) -> Result<Vec<i64>, StoreError>;
+    /// Row ids of the live `source_type` resources that reference any of the given resources
+    /// through `param` (`None`: any reference parameter).
+    fn revinclude_rows(&self, rids: &[i64], source_type: &str, param: Option<&str>) -> Result<Vec<i64>, StoreError>;
+    /// How the backend will run a query, one line per step (for tests and diagnostics).
+    fn explain(&self, query: &SearchQuery) -> Result<Vec<String>, StoreError>;
 }
 
 fn make_job<T, E, F>(f: F, reply: impl FnOnce(Result<T, E>) + Send + 'static) -> Job

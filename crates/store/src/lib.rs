@@ -13,6 +13,7 @@
 mod api;
 mod error;
 mod instant;
+pub mod query;
 pub mod sqlite;
 mod types;
 

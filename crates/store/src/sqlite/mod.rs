@@ -6,9 +6,11 @@
 
 mod history;
 mod schema;
+mod search;
 mod writer;
 
 use crate::api::{Job, Store};
+use crate::query::{SearchPage, SearchQuery};
 use crate::{Change, HistoryPage, HistoryQuery, Method, Stored, StoreError};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
@@ -201,9 +203,44 @@ impl Store for SqliteStore {
         })
     }
 
+    fn search(&self, query: &SearchQuery) -> Result<SearchPage, StoreError> {
+        self.with_reader(|c| search::search(c, query))
+    }
+
+    fn read_rows(&self, rids: &[i64]) -> Result<Vec<Stored>, StoreError> {
+        self.with_reader(|c| read_rows(c, rids))
+    }
+
+    fn include_rows(&self, rids: &[i64], source_type: &str, param: Option<&str>, target_type: Option<&str>) -> Result<Vec<i64>, StoreError> {
+        self.with_reader(|c| search::include_rows(c, rids, source_type, param, target_type))
+    }
+
+    fn revinclude_rows(&self, rids: &[i64], source_type: &str, param: Option<&str>) -> Result<Vec<i64>, StoreError> {
+        self.with_reader(|c| search::revinclude_rows(c, rids, source_type, param))
+    }
+
+    fn explain(&self, query: &SearchQuery) -> Result<Vec<String>, StoreError> {
+        self.with_reader(|c| search::explain(c, query))
+    }
+
     fn submit(&self, job: Job) -> Result<(), StoreError> {
         let jobs = self.jobs.lock().map_err(|_| StoreError::Closed)?;
         let sender = jobs.as_ref().ok_or(StoreError::Closed)?;
         sender.send(job).map_err(|_| StoreError::Closed)
     }
+}
+
+/// Current versions by row id, in the order asked; deleted or missing rows are left out.
+pub(crate) fn read_rows(c: &Connection, rids: &[i64]) -> Result<Vec<Stored>, StoreError> {
+    let mut st = c.prepare_cached(
+        "SELECT r.type, r.id, v.version, v.seq, v.last_updated, v.method, v.body FROM resource r
+         JOIN version v ON v.seq = r.seq WHERE r.rid = ?1 AND r.deleted = 0",
+    )?;
+    let mut out = Vec::with_capacity(rids.len());
+    for rid in rids {
+        if let Some(s) = st.query_row([rid], |row| row_to_stored(row.get(0)?, row.get(1)?, row, 2)).optional()? {
+            out.push(s);
+        }
+    }
+    Ok(out)
 }

@@ -45,25 +45,25 @@ CREATE INDEX IF NOT EXISTS version_time ON version (last_updated);
 
 CREATE TABLE IF NOT EXISTS idx_string (rid INTEGER NOT NULL, param TEXT NOT NULL, norm TEXT NOT NULL, exact TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS idx_string_v ON idx_string (param, norm);
-CREATE INDEX IF NOT EXISTS idx_string_r ON idx_string (rid);
+CREATE INDEX IF NOT EXISTS idx_string_r ON idx_string (rid, param);
 CREATE TABLE IF NOT EXISTS idx_token (rid INTEGER NOT NULL, param TEXT NOT NULL, system TEXT, code TEXT NOT NULL, text TEXT);
 CREATE INDEX IF NOT EXISTS idx_token_v ON idx_token (param, code, system);
-CREATE INDEX IF NOT EXISTS idx_token_r ON idx_token (rid);
+CREATE INDEX IF NOT EXISTS idx_token_r ON idx_token (rid, param);
 CREATE TABLE IF NOT EXISTS idx_reference (rid INTEGER NOT NULL, param TEXT NOT NULL, target_type TEXT, target_id TEXT, url TEXT);
 CREATE INDEX IF NOT EXISTS idx_reference_v ON idx_reference (param, target_id, target_type);
-CREATE INDEX IF NOT EXISTS idx_reference_r ON idx_reference (rid);
+CREATE INDEX IF NOT EXISTS idx_reference_r ON idx_reference (rid, param);
 CREATE TABLE IF NOT EXISTS idx_date (rid INTEGER NOT NULL, param TEXT NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS idx_date_v ON idx_date (param, lo, hi);
-CREATE INDEX IF NOT EXISTS idx_date_r ON idx_date (rid);
+CREATE INDEX IF NOT EXISTS idx_date_r ON idx_date (rid, param);
 CREATE TABLE IF NOT EXISTS idx_number (rid INTEGER NOT NULL, param TEXT NOT NULL, value REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS idx_number_v ON idx_number (param, value);
-CREATE INDEX IF NOT EXISTS idx_number_r ON idx_number (rid);
+CREATE INDEX IF NOT EXISTS idx_number_r ON idx_number (rid, param);
 CREATE TABLE IF NOT EXISTS idx_quantity (rid INTEGER NOT NULL, param TEXT NOT NULL, value REAL NOT NULL, system TEXT, code TEXT);
 CREATE INDEX IF NOT EXISTS idx_quantity_v ON idx_quantity (param, value);
-CREATE INDEX IF NOT EXISTS idx_quantity_r ON idx_quantity (rid);
+CREATE INDEX IF NOT EXISTS idx_quantity_r ON idx_quantity (rid, param);
 CREATE TABLE IF NOT EXISTS idx_uri (rid INTEGER NOT NULL, param TEXT NOT NULL, uri TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS idx_uri_v ON idx_uri (param, uri);
-CREATE INDEX IF NOT EXISTS idx_uri_r ON idx_uri (rid);
+CREATE INDEX IF NOT EXISTS idx_uri_r ON idx_uri (rid, param);
 ";
 
 /// Creates the schema on an empty database, or checks the version of an existing one.

@@ -2,6 +2,7 @@
 
 use super::schema::INDEX_TABLES;
 use crate::api::{Job, JobOutcome, WriteTx};
+use crate::query::{SearchPage, SearchQuery};
 use crate::{
     format_instant, now_micros, IndexEntries, Method, Stored, StoreError, VersionInfo, Written,
 };
@@ -163,17 +164,27 @@ impl SqliteTx<'_> {
     }
 }
 
+/// Sets `id`, `meta.versionId` and `meta.lastUpdated`, keeping `resourceType`, `id` and `meta`
+/// first as FHIR JSON is conventionally written.
 fn set_meta(resource: &mut Value, id: &str, version: i64, last_updated: &str) {
     let Some(obj) = resource.as_object_mut() else { return };
-    obj.insert("id".into(), Value::String(id.to_owned()));
-    let meta = obj.entry("meta").or_insert_with(|| Value::Object(Map::new()));
-    if !meta.is_object() {
-        *meta = Value::Object(Map::new());
+    let mut meta = match obj.shift_remove("meta") {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    meta.insert("versionId".into(), Value::String(version.to_string()));
+    meta.insert("lastUpdated".into(), Value::String(last_updated.to_owned()));
+    obj.shift_remove("id");
+    let resource_type = obj.shift_remove("resourceType");
+    let rest = std::mem::take(obj);
+    let mut ordered = Map::with_capacity(rest.len() + 3);
+    if let Some(rt) = resource_type {
+        ordered.insert("resourceType".into(), rt);
     }
-    if let Some(meta) = meta.as_object_mut() {
-        meta.insert("versionId".into(), Value::String(version.to_string()));
-        meta.insert("lastUpdated".into(), Value::String(last_updated.to_owned()));
-    }
+    ordered.insert("id".into(), Value::String(id.to_owned()));
+    ordered.insert("meta".into(), Value::Object(meta));
+    ordered.extend(rest);
+    *obj = ordered;
 }
 
 impl WriteTx for SqliteTx<'_> {
@@ -240,6 +251,10 @@ impl WriteTx for SqliteTx<'_> {
             seq,
             created: existing.is_none(),
         })
+    }
+
+    fn search(&mut self, query: &SearchQuery) -> Result<SearchPage, StoreError> {
+        super::search::search(self.conn, query)
     }
 
     fn delete(&mut self, ty: &str, id: &str) -> Result<Option<Written>, StoreError> {

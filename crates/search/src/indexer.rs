@@ -1,0 +1,155 @@
+//! The indexer: every R4 SearchParameter expression compiled once per resource type, evaluated on
+//! each written resource to produce its index rows.
+
+use crate::extract;
+use serde_json::Value;
+use std::collections::HashMap;
+use weave_fhir::model::SearchParamType;
+use weave_fhir::r4;
+use weave_fhirpath::{EvalContext, Expression};
+use weave_store::IndexEntries;
+
+/// Parameters answered from the resource table rather than index rows, or not indexable.
+const NOT_INDEXED: [&str; 9] =
+    ["_id", "_lastUpdated", "_text", "_content", "_list", "_query", "_filter", "_has", "_type"];
+
+/// One compiled search parameter of one resource type.
+#[derive(Debug)]
+pub struct IndexedParam {
+    pub code: String,
+    pub kind: SearchParamType,
+    expr: Expression,
+}
+
+/// Compiled search parameters for every resource type.
+pub struct Indexer {
+    base_url: String,
+    by_type: HashMap<String, Vec<IndexedParam>>,
+    /// (type, code, reason) of parameters that could not be compiled.
+    skipped: Vec<(String, String, String)>,
+}
+
+impl Indexer {
+    /// Compiles the parameters of every resource type. `base_url` lets absolute references to
+    /// this server be indexed as local ones.
+    pub fn new(base_url: &str) -> Indexer {
+        let model = r4();
+        let mut by_type = HashMap::new();
+        let mut skipped = Vec::new();
+        for t in model.resource_types() {
+            let mut params = Vec::new();
+            for sp in model.search_params(t) {
+                if NOT_INDEXED.contains(&sp.code.as_str())
+                    || matches!(sp.kind, SearchParamType::Composite | SearchParamType::Special)
+                {
+                    continue;
+                }
+                let Some(expr) = sp.expression.as_deref() else { continue };
+                let Some(own) = for_type(expr, t) else { continue };
+                match Expression::compile(&own) {
+                    Ok(expr) => params.push(IndexedParam { code: sp.code.clone(), kind: sp.kind, expr }),
+                    Err(e) => skipped.push((t.to_owned(), sp.code.clone(), e.to_string())),
+                }
+            }
+            by_type.insert(t.to_owned(), params);
+        }
+        Indexer { base_url: base_url.trim_end_matches('/').to_owned(), by_type, skipped }
+    }
+
+    /// The server's base URL (absolute references under it are local).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The indexed parameters of a type.
+    pub fn params(&self, resource_type: &str) -> &[IndexedParam] {
+        self.by_type.get(resource_type).map_or(&[], Vec::as_slice)
+    }
+
+    /// Parameters that could not be compiled, with the reason.
+    pub fn skipped(&self) -> &[(String, String, String)] {
+        &self.skipped
+    }
+
+    /// The index rows of one resource.
+    pub fn extract(&self, resource_type: &str, resource: &Value) -> IndexEntries {
+        let mut ix = IndexEntries::default();
+        let ctx = EvalContext::default();
+        for p in self.params(resource_type) {
+            let Ok(items) = p.expr.evaluate(resource, &ctx) else { continue };
+            for item in &items {
+                match p.kind {
+                    SearchParamType::String => extract::add_string(&p.code, item, &mut ix),
+                    SearchParamType::Token => extract::add_token(&p.code, item, &mut ix),
+                    SearchParamType::Reference => extract::add_reference(&p.code, item, &self.base_url, &mut ix),
+                    SearchParamType::Date => extract::add_date(&p.code, item, &mut ix),
+                    SearchParamType::Number => extract::add_number(&p.code, item, &mut ix),
+                    SearchParamType::Quantity => extract::add_quantity(&p.code, item, &mut ix),
+                    SearchParamType::Uri => extract::add_uri(&p.code, item, &mut ix),
+                    SearchParamType::Composite | SearchParamType::Special => {}
+                }
+            }
+        }
+        ix
+    }
+}
+
+/// The part of a (possibly multi-type) expression that applies to `t`: top-level `|` branches
+/// that start with another resource type are dropped. `None` when nothing applies.
+fn for_type(expr: &str, t: &str) -> Option<String> {
+    let model = r4();
+    let kept: Vec<&str> = split_union(expr)
+        .into_iter()
+        .filter(|part| {
+            let lead: String = part
+                .trim_start_matches(|c: char| c == '(' || c.is_whitespace())
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
+            lead == t || !model.is_resource_type(&lead)
+        })
+        .collect();
+    if kept.is_empty() {
+        None
+    } else {
+        Some(kept.join(" | "))
+    }
+}
+
+/// Splits on `|` outside parentheses and string literals.
+fn split_union(expr: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut in_str, mut start) = (0i32, false, 0usize);
+    let bytes = expr.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if in_str => i += 1,
+            b'\'' => in_str = !in_str,
+            b'(' if !in_str => depth += 1,
+            b')' if !in_str => depth -= 1,
+            b'|' if !in_str && depth == 0 => {
+                parts.push(expr[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    parts.push(expr[start..].trim());
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_only_the_branches_of_the_type() {
+        let e = "AllergyIntolerance.patient | CarePlan.subject.where(resolve() is Patient) | (Observation.value as Quantity)";
+        assert_eq!(for_type(e, "CarePlan").as_deref(), Some("CarePlan.subject.where(resolve() is Patient)"));
+        assert_eq!(for_type(e, "Observation").as_deref(), Some("(Observation.value as Quantity)"));
+        assert_eq!(for_type(e, "Patient"), None);
+        assert_eq!(split_union("a.where(x = 'a|b') | b"), vec!["a.where(x = 'a|b')", "b"]);
+    }
+}

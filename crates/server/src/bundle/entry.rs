@@ -1,0 +1,199 @@
+//! Bundle entries: parsing `request` into something the processors can act on.
+
+use crate::error::{issue, ApiError};
+use crate::http::{is_valid_id, parse_etag, query_pairs};
+use crate::routes::Req;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
+use serde_json::Value;
+use weave_fhir::outcome::{Issue, IssueType};
+use weave_fhir::r4;
+
+/// One entry of a transaction or batch.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub index: usize,
+    pub full_url: Option<String>,
+    pub method: Method,
+    /// The request URL as given (relative to the base).
+    pub url: String,
+    /// Resource type named by the URL.
+    pub resource_type: String,
+    /// Instance id named by the URL, when it names one.
+    pub id: Option<String>,
+    /// The query part of the URL (a conditional update/delete or a search).
+    pub query: Option<String>,
+    pub resource: Option<Value>,
+    pub if_none_exist: Option<String>,
+    pub if_match: Option<u64>,
+    pub if_none_match: Option<String>,
+}
+
+fn at(index: usize, field: &str, msg: String) -> Issue {
+    let mut i = issue(IssueType::Invalid, msg);
+    i.expression = vec![format!("Bundle.entry[{index}].{field}")];
+    i
+}
+
+/// Parses and checks every entry; all problems are reported together.
+pub fn parse_entries(bundle: &Value, transaction: bool) -> Result<Vec<Entry>, ApiError> {
+    let entries = match bundle.get("entry") {
+        None => return Ok(Vec::new()),
+        Some(Value::Array(a)) => a,
+        Some(_) => return Err(ApiError::invalid("Bundle.entry must be an array")),
+    };
+    let mut out = Vec::with_capacity(entries.len());
+    let mut problems = Vec::new();
+    for (index, e) in entries.iter().enumerate() {
+        match parse_entry(index, e) {
+            Ok(entry) => out.push(entry),
+            Err(mut p) => problems.append(&mut p),
+        }
+    }
+    if transaction {
+        check_duplicate_full_urls(&out, &mut problems);
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(ApiError::BadRequest(problems))
+    }
+}
+
+fn check_duplicate_full_urls(entries: &[Entry], problems: &mut Vec<Issue>) {
+    let mut seen = std::collections::HashMap::new();
+    for e in entries {
+        let Some(f) = &e.full_url else { continue };
+        if let Some(first) = seen.insert(f.as_str(), e.index) {
+            problems.push(at(
+                e.index,
+                "fullUrl",
+                format!("fullUrl '{f}' is used by entries {first} and {}; each must be unique", e.index),
+            ));
+        }
+    }
+}
+
+fn parse_entry(index: usize, e: &Value) -> Result<Entry, Vec<Issue>> {
+    let req = e.get("request").ok_or_else(|| vec![at(index, "request", "the entry has no request".into())])?;
+    let s = |k: &str| req.get(k).and_then(Value::as_str).map(str::to_owned);
+    let method_text = s("method").ok_or_else(|| vec![at(index, "request.method", "the entry has no request.method".into())])?;
+    let method = match method_text.as_str() {
+        "GET" => Method::GET,
+        "HEAD" => Method::HEAD,
+        "POST" => Method::POST,
+        "PUT" => Method::PUT,
+        "PATCH" => Method::PATCH,
+        "DELETE" => Method::DELETE,
+        m => return Err(vec![at(index, "request.method", format!("'{m}' is not an HTTP verb FHIR allows"))]),
+    };
+    let url = s("url").ok_or_else(|| vec![at(index, "request.url", "the entry has no request.url".into())])?;
+    let (path, query) = match url.split_once('?') {
+        Some((p, q)) => (p.trim_matches('/').to_owned(), Some(q.to_owned())),
+        None => (url.trim_matches('/').to_owned(), None),
+    };
+    let mut parts = path.split('/');
+    let resource_type = parts.next().unwrap_or("").to_owned();
+    let id = parts.next().map(str::to_owned);
+    let mut problems = Vec::new();
+    let is_read = method == Method::GET || method == Method::HEAD;
+    if !is_read && !r4().is_resource_type(&resource_type) {
+        problems.push(at(index, "request.url", format!("'{url}' does not name a known resource type")));
+    }
+    if let Some(id) = &id {
+        if !is_read && !is_valid_id(id) {
+            problems.push(at(index, "request.url", format!("'{id}' is not a valid resource id")));
+        }
+    }
+    let resource = e.get("resource").cloned();
+    check_resource_presence(index, &method, &resource, &resource_type, &mut problems);
+    let if_match = match s("ifMatch") {
+        Some(m) => match parse_etag(&m) {
+            Some(v) => Some(v),
+            None => {
+                problems.push(at(index, "request.ifMatch", format!("'{m}' is not a version ETag")));
+                None
+            }
+        },
+        None => None,
+    };
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Entry {
+        index,
+        full_url: e.get("fullUrl").and_then(Value::as_str).map(str::to_owned),
+        method,
+        url,
+        resource_type,
+        id,
+        query,
+        resource,
+        if_none_exist: s("ifNoneExist"),
+        if_match,
+        if_none_match: s("ifNoneMatch"),
+    })
+}
+
+fn check_resource_presence(index: usize, method: &Method, resource: &Option<Value>, t: &str, problems: &mut Vec<Issue>) {
+    let needs = *method == Method::POST || *method == Method::PUT || *method == Method::PATCH;
+    match (needs, resource) {
+        (true, None) => problems.push(at(index, "resource", format!("a {method} entry needs a resource"))),
+        (true, Some(r)) if *method != Method::PATCH => {
+            let rt = r.get("resourceType").and_then(Value::as_str).unwrap_or("");
+            if rt != t {
+                problems.push(at(index, "resource", format!("the resource is a '{rt}' but the request URL is for '{t}'")));
+            }
+        }
+        _ => {}
+    }
+}
+
+impl Entry {
+    /// This entry as a stand-alone request (for batch processing and transaction reads).
+    pub fn to_request(&self, outer: &Req) -> Req {
+        let mut headers = HeaderMap::new();
+        let set = |headers: &mut HeaderMap, name: &'static str, v: &str| {
+            if let Ok(v) = HeaderValue::from_str(v) {
+                headers.insert(HeaderName::from_static(name), v);
+            }
+        };
+        if let Some(v) = &self.if_none_exist {
+            set(&mut headers, "if-none-exist", v);
+        }
+        if let Some(v) = self.if_match {
+            set(&mut headers, "if-match", &crate::http::etag(v));
+        }
+        if let Some(v) = &self.if_none_match {
+            set(&mut headers, "if-none-match", v);
+        }
+        if let Some(v) = outer.headers.get("prefer") {
+            headers.insert(HeaderName::from_static("prefer"), v.clone());
+        }
+        let is_json_patch = self.method == Method::PATCH
+            && self.resource.as_ref().and_then(|r| r.get("resourceType")).and_then(Value::as_str) == Some("Binary");
+        let body = match &self.resource {
+            Some(r) if is_json_patch => binary_patch_body(r),
+            Some(r) => Bytes::from(serde_json::to_vec(r).unwrap_or_default()),
+            None => Bytes::new(),
+        };
+        if is_json_patch {
+            set(&mut headers, "content-type", "application/json-patch+json");
+        }
+        let path = self.url.split('?').next().unwrap_or("");
+        Req {
+            method: self.method.clone(),
+            segments: path.split('/').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+            query: query_pairs(self.query.as_deref()),
+            headers,
+            body,
+        }
+    }
+}
+
+/// A JSON Patch inside a Bundle travels as a Binary resource with base64 data.
+fn binary_patch_body(binary: &Value) -> Bytes {
+    use base64::Engine as _;
+    let data = binary.get("data").and_then(Value::as_str).unwrap_or("");
+    Bytes::from(base64::engine::general_purpose::STANDARD.decode(data).unwrap_or_default())
+}

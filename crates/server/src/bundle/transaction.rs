@@ -1,0 +1,408 @@
+//! Transactions: all-or-nothing, in the specification's order (DELETE, POST, PUT/PATCH, then reads).
+//!
+//! Outside the writer (in parallel with other requests): ids are assigned, `fullUrl` references
+//! rewritten, every resource validated and its index rows extracted. Inside the single write job:
+//! conditional creates/updates/deletes and conditional references are resolved against the
+//! store, `If-Match` checked, and every write made. Any failure rolls the whole job back.
+
+use super::entry::Entry;
+use super::refs::{rewrite, RefScan};
+use crate::crud::{check_version, validate_value};
+use crate::error::{issue, ApiError};
+use crate::http::{etag, return_pref, BodyKind, ReturnPref};
+use crate::index;
+use crate::routes::Req;
+use crate::state::AppState;
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Map, Value};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use weave_search::Indexer;
+use weave_fhir::outcome::IssueType;
+use weave_store::{format_instant, write, IndexEntries, Method as StoreMethod, WriteTx, Written};
+
+/// An entry on its way through the transaction.
+struct Planned {
+    entry: Entry,
+    /// The id the entry writes to (tentative until conditionals are resolved).
+    id: Option<String>,
+    index: IndexEntries,
+    conditional_refs: Vec<String>,
+}
+
+/// What one entry did.
+#[derive(Default)]
+struct Outcome {
+    status: u16,
+    location: Option<String>,
+    written: Option<Written>,
+    resource: Option<Value>,
+}
+
+pub async fn run(state: &AppState, req: &Req, entries: Vec<Entry>) -> Result<Vec<Value>, ApiError> {
+    let mut plans: Vec<Planned> = entries.into_iter().map(plan).collect();
+    let map = tentative_map(&plans);
+    let indexer = Arc::clone(&state.indexer);
+    prepare(&mut plans, &map, &indexer)?;
+    check_overlap(plans.iter().filter(|p| p.entry.query.is_none()).filter_map(identity))?;
+    let n = plans.len();
+    let reads: Vec<Entry> = plans
+        .iter()
+        .filter(|p| p.entry.method == Method::GET || p.entry.method == Method::HEAD)
+        .map(|p| p.entry.clone())
+        .collect();
+    let mut outcomes = write(&*state.store, move |tx: &mut dyn WriteTx| execute(tx, &indexer, plans, &map)).await?;
+    for e in reads {
+        let resp = Box::pin(crate::routes::route_request(state, e.to_request(req))).await;
+        outcomes.push((e.index, AnyOutcome::Read(super::response_entry(resp).await)));
+    }
+    let pref = return_pref(&req.headers);
+    let mut slots: Vec<Option<Value>> = vec![None; n];
+    for (i, o) in outcomes {
+        if let Some(slot) = slots.get_mut(i) {
+            *slot = Some(o.into_entry(pref));
+        }
+    }
+    Ok(slots.into_iter().map(Option::unwrap_or_default).collect())
+}
+
+/// The outcome of a write, or the entry a read produced.
+enum AnyOutcome {
+    Write(Outcome),
+    Read(Value),
+}
+
+impl AnyOutcome {
+    fn into_entry(self, pref: ReturnPref) -> Value {
+        match self {
+            AnyOutcome::Read(v) => v,
+            AnyOutcome::Write(o) => o.into_entry(pref),
+        }
+    }
+}
+
+impl Outcome {
+    fn into_entry(self, pref: ReturnPref) -> Value {
+        let reason = StatusCode::from_u16(self.status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
+        let mut response = Map::new();
+        response.insert("status".into(), json!(format!("{} {reason}", self.status)));
+        if let Some(l) = self.location {
+            response.insert("location".into(), json!(l));
+        }
+        if let Some(w) = &self.written {
+            response.insert("etag".into(), json!(etag(w.version)));
+            response.insert("lastModified".into(), json!(format_instant(w.last_updated)));
+        }
+        let mut entry = Map::new();
+        if let (ReturnPref::Representation, Some(r)) = (pref, self.resource) {
+            entry.insert("resource".into(), r);
+        }
+        entry.insert("response".into(), Value::Object(response));
+        Value::Object(entry)
+    }
+}
+
+fn plan(entry: Entry) -> Planned {
+    let id = match entry.method {
+        Method::POST => Some(uuid::Uuid::new_v4().to_string()),
+        Method::PUT if entry.query.is_some() => Some(
+            entry
+                .resource
+                .as_ref()
+                .and_then(|r| r.get("id"))
+                .and_then(Value::as_str)
+                .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned),
+        ),
+        _ => entry.id.clone(),
+    };
+    Planned { entry, id, index: IndexEntries::default(), conditional_refs: Vec::new() }
+}
+
+/// fullUrl → `Type/id` for every entry that writes a resource.
+fn tentative_map(plans: &[Planned]) -> HashMap<String, String> {
+    plans
+        .iter()
+        .filter(|p| p.entry.method == Method::POST || p.entry.method == Method::PUT)
+        .filter_map(|p| Some((p.entry.full_url.clone()?, format!("{}/{}", p.entry.resource_type, p.id.as_deref()?))))
+        .collect()
+}
+
+/// Rewrites references, validates and indexes every resource; reports all problems at once.
+fn prepare(plans: &mut [Planned], map: &HashMap<String, String>, indexer: &Indexer) -> Result<(), ApiError> {
+    let mut problems = Vec::new();
+    for p in plans.iter_mut() {
+        let Some(resource) = p.entry.resource.as_mut() else { continue };
+        let mut scan = RefScan::default();
+        rewrite(resource, map, &mut scan);
+        for d in scan.dangling {
+            let mut i = issue(IssueType::NotFound, format!("the reference '{d}' matches no fullUrl in this transaction"));
+            i.expression = vec![format!("Bundle.entry[{}].resource", p.entry.index)];
+            problems.push(i);
+        }
+        p.conditional_refs = scan.conditional;
+        if p.entry.method == Method::PATCH {
+            continue;
+        }
+        if p.entry.method == Method::POST {
+            crate::crud::set_id(resource, p.id.as_deref().unwrap_or_default());
+        } else if p.entry.query.is_none() {
+            check_put_id(p, &mut problems);
+        }
+        if let Err(e) = validate_value(p.entry.resource.as_ref().unwrap_or(&Value::Null)) {
+            problems.extend(e.issues().into_iter().map(|mut i| {
+                i.expression = i.expression.iter().map(|x| entry_path(p.entry.index, x)).collect();
+                i
+            }));
+            continue;
+        }
+        if p.conditional_refs.is_empty() {
+            p.index = indexer.extract(&p.entry.resource_type, p.entry.resource.as_ref().unwrap_or(&Value::Null));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(problems))
+    }
+}
+
+fn check_put_id(p: &Planned, problems: &mut Vec<weave_fhir::outcome::Issue>) {
+    let body_id = p.entry.resource.as_ref().and_then(|r| r.get("id")).and_then(Value::as_str);
+    if body_id != p.id.as_deref() {
+        let mut i = issue(
+            IssueType::Invalid,
+            format!("the resource's id {body_id:?} differs from the id in request.url '{}'", p.entry.url),
+        );
+        i.expression = vec![format!("Bundle.entry[{}].resource.id", p.entry.index)];
+        problems.push(i);
+    }
+}
+
+/// `Patient.name[0]` → `Bundle.entry[3].resource.name[0]`.
+fn entry_path(index: usize, expr: &str) -> String {
+    match expr.split_once('.') {
+        Some((_, rest)) => format!("Bundle.entry[{index}].resource.{rest}"),
+        None => format!("Bundle.entry[{index}].resource"),
+    }
+}
+
+fn identity(p: &Planned) -> Option<(usize, String)> {
+    match p.entry.method {
+        Method::PUT | Method::DELETE | Method::PATCH | Method::POST => {
+            Some((p.entry.index, format!("{}/{}", p.entry.resource_type, p.id.as_deref()?)))
+        }
+        _ => None,
+    }
+}
+
+fn check_overlap(ids: impl Iterator<Item = (usize, String)>) -> Result<(), ApiError> {
+    let mut seen = HashMap::new();
+    for (index, key) in ids {
+        if let Some(first) = seen.insert(key.clone(), index) {
+            return Err(ApiError::invalid(format!(
+                "entries {first} and {index} both act on {key}; a transaction may touch each resource once"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The write job: resolve conditionals, then write in the specification's order.
+fn execute(
+    tx: &mut dyn WriteTx,
+    indexer: &Indexer,
+    mut plans: Vec<Planned>,
+    tentative: &HashMap<String, String>,
+) -> Result<Vec<(usize, AnyOutcome)>, ApiError> {
+    let mut results: Vec<(usize, AnyOutcome)> = Vec::new();
+    let existing = resolve_conditionals(tx, indexer, &mut plans, tentative)?;
+    check_overlap(plans.iter().filter_map(identity))?;
+    let order = |m: &Method| match *m {
+        Method::DELETE => 0,
+        Method::POST => 1,
+        Method::PUT | Method::PATCH => 2,
+        _ => 3,
+    };
+    plans.sort_by_key(|p| (order(&p.entry.method), p.entry.index));
+    for p in plans {
+        if order(&p.entry.method) == 3 {
+            continue;
+        }
+        let i = p.entry.index;
+        let outcome = if existing.contains(&i) {
+            Outcome { status: 200, location: p.id.as_ref().map(|id| format!("{}/{id}", p.entry.resource_type)), ..Outcome::default() }
+        } else {
+            execute_one(tx, indexer, p)?
+        };
+        results.push((i, AnyOutcome::Write(outcome)));
+    }
+    Ok(results)
+}
+
+/// Resolves conditional creates, updates, deletes and references. Returns the entries whose
+/// conditional create matched an existing resource (nothing to write).
+fn resolve_conditionals(
+    tx: &mut dyn WriteTx,
+    indexer: &Indexer,
+    plans: &mut [Planned],
+    tentative: &HashMap<String, String>,
+) -> Result<HashSet<usize>, ApiError> {
+    let mut existing = HashSet::new();
+    let mut map = tentative.clone();
+    for p in plans.iter_mut() {
+        let t = p.entry.resource_type.clone();
+        let cond = match p.entry.method {
+            Method::POST => p.entry.if_none_exist.clone(),
+            Method::PUT | Method::DELETE | Method::PATCH => p.entry.query.clone(),
+            _ => None,
+        };
+        let Some(cond) = cond else { continue };
+        let found = index::find(tx, indexer, &t, &cond)?;
+        let at = p.entry.index;
+        let m = &p.entry.method;
+        match found.as_slice() {
+            [] if *m == Method::POST || *m == Method::PUT => {}
+            [] if *m == Method::DELETE => p.id = None,
+            [] => return Err(ApiError::NotFound(format!("entry {at}: {t}?{cond} matches nothing to patch"))),
+            [one] => {
+                if *m == Method::POST {
+                    existing.insert(at);
+                }
+                p.id = Some(one.clone());
+            }
+            many => {
+                return Err(ApiError::PreconditionFailed(format!(
+                    "entry {at}: the condition {t}?{cond} matches {} resources",
+                    many.len()
+                )))
+            }
+        }
+        if let (Some(f), Some(id)) = (&p.entry.full_url, &p.id) {
+            map.insert(f.clone(), format!("{t}/{id}"));
+        }
+    }
+    let changed = map != *tentative;
+    for p in plans.iter_mut() {
+        let needs = changed || !p.conditional_refs.is_empty();
+        if !needs || p.entry.method == Method::DELETE {
+            continue;
+        }
+        let Some(resource) = p.entry.resource.as_mut() else { continue };
+        let mut scan = RefScan::default();
+        rewrite(resource, &map, &mut scan);
+        for c in std::mem::take(&mut p.conditional_refs) {
+            let target = resolve_reference(tx, indexer, &c, p.entry.index)?;
+            replace_reference(resource, &c, &target);
+        }
+        if let Some(id) = &p.id {
+            crate::crud::set_id(resource, id);
+        }
+        if p.entry.method != Method::PATCH {
+            p.index = indexer.extract(&p.entry.resource_type, resource);
+        }
+    }
+    Ok(existing)
+}
+
+fn resolve_reference(tx: &mut dyn WriteTx, indexer: &Indexer, reference: &str, at: usize) -> Result<String, ApiError> {
+    let (t, q) = reference.split_once('?').unwrap_or((reference, ""));
+    if !weave_fhir::r4().is_resource_type(t) {
+        return Err(ApiError::invalid(format!("entry {at}: the reference '{reference}' names an unknown type")));
+    }
+    match index::find(tx, indexer, t, q)?.as_slice() {
+        [one] => Ok(format!("{t}/{one}")),
+        [] => Err(ApiError::invalid(format!("entry {at}: the conditional reference '{reference}' matches no resource"))),
+        many => Err(ApiError::PreconditionFailed(format!(
+            "entry {at}: the conditional reference '{reference}' matches {} resources; it must match one",
+            many.len()
+        ))),
+    }
+}
+
+fn replace_reference(v: &mut Value, from: &str, to: &str) {
+    match v {
+        Value::Object(o) => {
+            for (k, child) in o.iter_mut() {
+                match child {
+                    Value::String(s) if k == "reference" && s == from => *s = to.to_owned(),
+                    _ => replace_reference(child, from, to),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| replace_reference(i, from, to)),
+        _ => {}
+    }
+}
+
+fn execute_one(tx: &mut dyn WriteTx, indexer: &Indexer, p: Planned) -> Result<Outcome, ApiError> {
+    let t = p.entry.resource_type.as_str();
+    let at = p.entry.index;
+    let Some(id) = p.id.clone() else {
+        return Ok(Outcome { status: 204, ..Outcome::default() });
+    };
+    let location = |w: &Written| Some(format!("{t}/{id}/_history/{}", w.version));
+    match p.entry.method {
+        Method::DELETE => {
+            if p.entry.if_match.is_some() {
+                let current = tx.current(t, &id)?.filter(|c| !c.deleted).map(|c| c.version);
+                check_version(t, &id, current, p.entry.if_match).map_err(|e| at_entry(at, e))?;
+            }
+            let w = tx.delete(t, &id)?;
+            Ok(Outcome { status: if w.is_some() { 200 } else { 204 }, written: w, ..Outcome::default() })
+        }
+        Method::POST => {
+            let mut r = p.entry.resource.unwrap_or_default();
+            let w = tx.put(t, &id, &mut r, StoreMethod::Post, &p.index)?;
+            Ok(Outcome { status: 201, location: location(&w), written: Some(w), resource: Some(r) })
+        }
+        Method::PUT => {
+            let current = tx.current(t, &id)?;
+            check_version(t, &id, current.map(|c| c.version), p.entry.if_match).map_err(|e| at_entry(at, e))?;
+            let created = current.is_none_or(|c| c.deleted);
+            let mut r = p.entry.resource.unwrap_or_default();
+            let w = tx.put(t, &id, &mut r, StoreMethod::Put, &p.index)?;
+            Ok(Outcome { status: if created { 201 } else { 200 }, location: location(&w), written: Some(w), resource: Some(r) })
+        }
+        _ => patch_entry(tx, indexer, p, &id),
+    }
+}
+
+fn patch_entry(tx: &mut dyn WriteTx, indexer: &Indexer, p: Planned, id: &str) -> Result<Outcome, ApiError> {
+    let t = p.entry.resource_type.as_str();
+    let at = p.entry.index;
+    let current = tx.read_current(t, id)?.ok_or_else(|| ApiError::NotFound(format!("entry {at}: {t}/{id} is not known")))?;
+    let body = current.body.as_deref().ok_or_else(|| ApiError::Gone(format!("entry {at}: {t}/{id} was deleted")))?;
+    check_version(t, id, Some(current.version), p.entry.if_match).map_err(|e| at_entry(at, e))?;
+    let mut r: Value = serde_json::from_str(body).map_err(|e| ApiError::Internal(format!("stored body unreadable: {e}")))?;
+    let patch = p.entry.resource.unwrap_or_default();
+    let (kind, patch) = if patch.get("resourceType").and_then(Value::as_str) == Some("Binary") {
+        (BodyKind::JsonPatch, decode_binary_json(&patch)?)
+    } else {
+        (BodyKind::FhirJson, patch)
+    };
+    crate::patch::apply(kind, &mut r, &patch).map_err(|e| at_entry(at, e))?;
+    validate_value(&r).map_err(|e| at_entry(at, e))?;
+    let ix = indexer.extract(t, &r);
+    let w = tx.put(t, id, &mut r, StoreMethod::Patch, &ix)?;
+    Ok(Outcome { status: 200, location: Some(format!("{t}/{id}/_history/{}", w.version)), written: Some(w), resource: Some(r) })
+}
+
+fn decode_binary_json(binary: &Value) -> Result<Value, ApiError> {
+    use base64::Engine as _;
+    let data = binary.get("data").and_then(Value::as_str).unwrap_or("");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|e| ApiError::invalid(format!("the Binary patch is not base64: {e}")))?;
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::invalid(format!("the Binary patch is not JSON: {e}")))
+}
+
+/// Prefixes an error's message with the entry it came from.
+fn at_entry(at: usize, e: ApiError) -> ApiError {
+    match e {
+        ApiError::PreconditionFailed(m) => ApiError::PreconditionFailed(format!("entry {at}: {m}")),
+        ApiError::NotFound(m) => ApiError::NotFound(format!("entry {at}: {m}")),
+        ApiError::Gone(m) => ApiError::Gone(format!("entry {at}: {m}")),
+        ApiError::Conflict(m) => ApiError::Conflict(format!("entry {at}: {m}")),
+        other => other,
+    }
+}

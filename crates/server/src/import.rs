@@ -1,0 +1,70 @@
+//! Loading data without HTTP, through the same code paths as the API (used by `weave import`
+//! and the demo): transaction/batch Bundles and resources as with `PUT` (NDJSON lines).
+
+use crate::bundle;
+use crate::crud::check_resource;
+use crate::error::ApiError;
+use crate::routes::Req;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue, Method};
+use serde_json::Value;
+use weave_store::{write, IndexEntries, Method as StoreMethod, WriteTx};
+
+/// Processes a transaction or batch Bundle as `POST /` would, answering with minimal entries.
+pub async fn bundle(state: &AppState, bundle: &Value) -> Result<Value, ApiError> {
+    let mut headers = HeaderMap::new();
+    headers.insert("prefer", HeaderValue::from_static("return=minimal"));
+    let req = Req { method: Method::POST, segments: Vec::new(), query: Vec::new(), headers, body: Bytes::new() };
+    bundle::process(state, &req, bundle).await
+}
+
+/// One problem with one resource of a group written by [`put_all`].
+#[derive(Debug)]
+pub struct Rejected {
+    /// Position in the input group.
+    pub index: usize,
+    pub error: ApiError,
+}
+
+/// Writes resources that carry their own ids (update-as-create), validated and indexed, all valid
+/// ones in one atomic job. Invalid ones are returned, not written.
+pub async fn put_all(state: &AppState, resources: Vec<Value>) -> Result<(usize, Vec<Rejected>), ApiError> {
+    let mut rejected = Vec::new();
+    let mut ready: Vec<(String, String, Value, IndexEntries)> = Vec::with_capacity(resources.len());
+    for (index, r) in resources.into_iter().enumerate() {
+        match prepare(state, r) {
+            Ok(x) => ready.push(x),
+            Err(error) => rejected.push(Rejected { index, error }),
+        }
+    }
+    let n = ready.len();
+    write(&*state.store, move |tx: &mut dyn WriteTx| -> Result<(), ApiError> {
+        for (t, id, mut r, ix) in ready {
+            tx.put(&t, &id, &mut r, StoreMethod::Put, &ix)?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok((n, rejected))
+}
+
+fn prepare(state: &AppState, r: Value) -> Result<(String, String, Value, IndexEntries), ApiError> {
+    let t = r
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::invalid("the line has no resourceType"))?
+        .to_owned();
+    if !weave_fhir::r4().is_resource_type(&t) {
+        return Err(ApiError::UnknownType(t));
+    }
+    let id = r
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|id| crate::http::is_valid_id(id))
+        .ok_or_else(|| ApiError::invalid("the resource has no valid id"))?
+        .to_owned();
+    let r = check_resource(r, &t)?;
+    let ix = state.indexer.extract(&t, &r);
+    Ok((t, id, r, ix))
+}

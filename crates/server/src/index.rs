@@ -1,0 +1,222 @@
+//! The bridge to `weave-search`: index rows for writes, conditional matching, and the search
+//! interaction (`GET [type]?…`) with `_include` / `_revinclude`.
+
+use crate::crud::blocking;
+use crate::error::ApiError;
+use crate::http::{fhir_response, to_body};
+use crate::routes::Req;
+use crate::shape::Shape;
+use crate::state::AppState;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{json, Value};
+use weave_fhir::model::SearchParamType;
+use weave_fhir::outcome::{operation_outcome, Issue, IssueType, Severity};
+use weave_search::{parse_query, Indexer, ParsedSearch, SearchError};
+use weave_store::query::TotalMode;
+use weave_store::{Stored, WriteTx};
+
+impl From<SearchError> for ApiError {
+    fn from(e: SearchError) -> ApiError {
+        ApiError::invalid(e.to_string())
+    }
+}
+
+/// Parses a conditional-interaction query (`identifier=a|b&…`) strictly.
+fn conditional(indexer: &Indexer, t: &str, cond: &str) -> Result<ParsedSearch, ApiError> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(cond.as_bytes()).into_owned().collect();
+    if pairs.is_empty() {
+        return Err(ApiError::invalid(format!("the condition on {t} has no search parameters")));
+    }
+    let mut parsed = parse_query(t, &pairs, true, indexer.base_url(), 2, 2)?;
+    parsed.query.count = 2;
+    parsed.query.total = TotalMode::None;
+    Ok(parsed)
+}
+
+/// Ids of the resources matching a condition, seen from inside a write job (at most 2: enough
+/// to tell none, one and several apart).
+pub fn find(tx: &mut dyn WriteTx, indexer: &Indexer, t: &str, cond: &str) -> Result<Vec<String>, ApiError> {
+    let parsed = conditional(indexer, t, cond)?;
+    let page = tx.search(&parsed.query)?;
+    Ok(page.matches.into_iter().map(|(_, id, _)| id).collect())
+}
+
+/// Like [`find`], against the committed state.
+pub async fn find_now(state: &AppState, t: &str, cond: &str) -> Result<Vec<String>, ApiError> {
+    let parsed = conditional(&state.indexer, t, cond)?;
+    let page = blocking(state, move |s| s.search(&parsed.query)).await?;
+    Ok(page.matches.into_iter().map(|(_, id, _)| id).collect())
+}
+
+/// The CapabilityStatement `searchParam` list of a type: what the indexer really indexes.
+pub fn supported_params(indexer: &Indexer, t: &str) -> Vec<Value> {
+    let mut out = vec![
+        json!({"name": "_id", "type": "token", "definition": "http://hl7.org/fhir/SearchParameter/Resource-id"}),
+        json!({"name": "_lastUpdated", "type": "date", "definition": "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated"}),
+    ];
+    for p in indexer.params(t) {
+        let kind = match p.kind {
+            SearchParamType::Number => "number",
+            SearchParamType::Date => "date",
+            SearchParamType::String => "string",
+            SearchParamType::Token => "token",
+            SearchParamType::Reference => "reference",
+            SearchParamType::Quantity => "quantity",
+            SearchParamType::Uri => "uri",
+            SearchParamType::Composite => "composite",
+            SearchParamType::Special => "special",
+        };
+        out.push(json!({ "name": p.code, "type": kind }));
+    }
+    out
+}
+
+/// The search parameters of a request: the URL's, plus a form body for `POST …/_search`.
+fn request_pairs(req: &Req) -> Vec<(String, String)> {
+    let mut pairs = req.query.clone();
+    if req.method == axum::http::Method::POST {
+        pairs.extend(form_urlencoded::parse(&req.body).into_owned());
+    }
+    pairs
+}
+
+/// `GET [type]?…`: a searchset Bundle with matches, includes and paging links.
+pub async fn search_response(state: &AppState, req: &Req, t: &str, strict: bool) -> Result<Response, ApiError> {
+    let pairs = request_pairs(req);
+    let mut parsed = parse_query(t, &pairs, strict, state.indexer.base_url(), state.config.default_count, state.config.max_count)?;
+    if parsed.query.total == TotalMode::None && !pairs.iter().any(|(k, _)| k == "_total") {
+        parsed.query.total = TotalMode::Accurate;
+    }
+    let shape = Shape::from_query(&pairs.iter().filter(|(k, _)| k != "_summary" || !is_count(&pairs)).cloned().collect::<Vec<_>>())?;
+    let count_only = is_count(&pairs);
+    if count_only {
+        parsed.query.count = 0;
+        parsed.query.total = TotalMode::Accurate;
+    }
+    let query = parsed.query.clone();
+    let parsed_ignored = parsed.ignored.clone();
+    let (page, matches, included) = blocking(state, move |s| {
+        let page = s.search(&query)?;
+        let rids: Vec<i64> = page.matches.iter().map(|m| m.2).collect();
+        let matches = s.read_rows(&rids)?;
+        let included = crate::index::includes(s, &parsed, &rids)?;
+        Ok((page, matches, included))
+    })
+    .await?;
+    let mut entries: Vec<Value> = Vec::with_capacity(matches.len() + included.len());
+    for s in &matches {
+        entries.push(search_entry(state, s, "match", shape.as_ref())?);
+    }
+    for s in &included {
+        entries.push(search_entry(state, s, "include", shape.as_ref())?);
+    }
+    if !parsed_ignored.is_empty() {
+        entries.push(json!({"resource": ignored_outcome(&parsed_ignored), "search": {"mode": "outcome"}}));
+    }
+    let mut bundle = json!({
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "link": links(state, req, &pairs, page.more && !count_only),
+        "entry": entries,
+    });
+    if let Some(total) = page.total {
+        bundle["total"] = json!(total);
+    }
+    Ok(fhir_response(StatusCode::OK, to_body(&bundle, req.pretty())))
+}
+
+fn is_count(pairs: &[(String, String)]) -> bool {
+    pairs.iter().any(|(k, v)| k == "_summary" && v == "count")
+}
+
+fn links(state: &AppState, req: &Req, pairs: &[(String, String)], more: bool) -> Vec<Value> {
+    let url = |pairs: &[(String, String)]| {
+        let mut ser = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in pairs {
+            ser.append_pair(k, v);
+        }
+        format!("{}/{}?{}", state.config.base_url, req.segments.join("/"), ser.finish())
+    };
+    let mut out = vec![json!({"relation": "self", "url": url(pairs)})];
+    if more {
+        let offset: usize = pairs.iter().find(|(k, _)| k == "_offset").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+        let count: usize = pairs
+            .iter()
+            .find(|(k, _)| k == "_count")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(state.config.default_count)
+            .min(state.config.max_count);
+        let mut next: Vec<(String, String)> = pairs.iter().filter(|(k, _)| k != "_offset").cloned().collect();
+        next.push(("_offset".into(), (offset + count).to_string()));
+        out.push(json!({"relation": "next", "url": url(&next)}));
+    }
+    out
+}
+
+fn search_entry(state: &AppState, s: &Stored, mode: &str, shape: Option<&Shape>) -> Result<Value, ApiError> {
+    let body = s.body.as_deref().unwrap_or("{}");
+    let mut resource: Value =
+        serde_json::from_str(body).map_err(|e| ApiError::Internal(format!("stored body unreadable: {e}")))?;
+    if let Some(sh) = shape {
+        sh.apply(&mut resource);
+    }
+    Ok(json!({
+        "fullUrl": state.url_of(&s.resource_type, &s.id),
+        "resource": resource,
+        "search": { "mode": mode }
+    }))
+}
+
+/// `_include` and `_revinclude` (with `:iterate`), every match included — never truncated.
+pub fn includes(s: &dyn weave_store::Store, parsed: &ParsedSearch, rids: &[i64]) -> Result<Vec<Stored>, weave_store::StoreError> {
+    let mut seen: std::collections::HashSet<i64> = rids.iter().copied().collect();
+    let mut out_rids = Vec::new();
+    let mut frontier: Vec<i64> = rids.to_vec();
+    // Terminates: `seen` only grows, and each round adds only unseen rows.
+    for round in 0.. {
+        let mut next = Vec::new();
+        for inc in &parsed.includes {
+            if round > 0 && !inc.iterate {
+                continue;
+            }
+            let param = (inc.param != "*").then_some(inc.param.as_str());
+            for r in s.include_rows(&frontier, &inc.source_type, param, inc.target_type.as_deref())? {
+                if seen.insert(r) {
+                    next.push(r);
+                }
+            }
+        }
+        for inc in &parsed.revincludes {
+            if round > 0 && !inc.iterate {
+                continue;
+            }
+            let param = (inc.param != "*").then_some(inc.param.as_str());
+            for r in s.revinclude_rows(&frontier, &inc.source_type, param)? {
+                if seen.insert(r) {
+                    next.push(r);
+                }
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        out_rids.extend_from_slice(&next);
+        frontier = next;
+    }
+    s.read_rows(&out_rids)
+}
+
+/// An OperationOutcome warning listing ignored parameters (lenient handling).
+fn ignored_outcome(ignored: &[String]) -> Value {
+    let issues: Vec<Issue> = ignored
+        .iter()
+        .map(|p| Issue {
+            severity: Severity::Warning,
+            code: IssueType::NotSupported,
+            diagnostics: format!("the search parameter '{p}' is not known and was ignored"),
+            expression: Vec::new(),
+        })
+        .collect();
+    operation_outcome(&issues)
+}

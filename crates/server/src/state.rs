@@ -1,0 +1,51 @@
+//! Shared state of the API: the store and the configuration.
+
+use std::sync::Arc;
+use weave_search::Indexer;
+use weave_store::Store;
+
+/// Settings of the HTTP API.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The public base URL, without a trailing slash (`http://127.0.0.1:8080`).
+    pub base_url: String,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Page size when `_count` is not given.
+    pub default_count: usize,
+    /// Largest page size served.
+    pub max_count: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            base_url: "http://127.0.0.1:8080".into(),
+            max_body_bytes: 32 * 1024 * 1024,
+            default_count: 50,
+            max_count: 1000,
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<ServerConfig>,
+    /// Compiled search parameters (shared with write jobs).
+    pub indexer: Arc<Indexer>,
+}
+
+impl AppState {
+    /// State over a store with a configuration; compiles the search parameters.
+    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> AppState {
+        let indexer = Arc::new(Indexer::new(&config.base_url));
+        AppState { store, config: Arc::new(config), indexer }
+    }
+
+    /// `base/Type/id`.
+    pub fn url_of(&self, resource_type: &str, id: &str) -> String {
+        format!("{}/{resource_type}/{id}", self.config.base_url)
+    }
+}

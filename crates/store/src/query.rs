@@ -1,0 +1,149 @@
+//! The search query the store executes: a conjunction of clauses, each a disjunction of
+//! predicates over the index tables, plus sorting, paging and includes.
+//!
+//! The `weave-search` crate turns FHIR search parameters into this form; the backend turns it
+//! into one SQL statement driven by the most selective clause.
+
+/// Comparison prefixes of ordered parameters (date, number, quantity), already reduced to a range
+/// test on the indexed `[lo, hi]` interval against the query's `[lo, hi]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prefix {
+    Eq,
+    Ne,
+    Gt,
+    Lt,
+    Ge,
+    Le,
+    Sa,
+    Eb,
+    Ap,
+}
+
+/// How a string parameter matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StringMatch {
+    /// Case- and accent-insensitive prefix (the default).
+    StartsWith,
+    /// Exact, case-sensitive.
+    Exact,
+    /// Case- and accent-insensitive substring.
+    Contains,
+}
+
+/// How a uri parameter matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UriMatch {
+    Exact,
+    /// The indexed uri is a prefix of the value (`:above`).
+    Above,
+    /// The value is a prefix of the indexed uri (`:below`).
+    Below,
+}
+
+/// One test against one parameter's index rows. `param` is the parameter code; the store
+/// qualifies it with the resource type the predicate applies to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Predicate {
+    /// `_id`.
+    Id(String),
+    /// `_lastUpdated` with a prefix over `[lo, hi]` microseconds.
+    LastUpdated { prefix: Prefix, lo: i64, hi: i64 },
+    /// `norm` is the normalized value (see the search crate's normalization); `exact` the value as
+    /// given, compared case-sensitively in `Exact` mode.
+    String { param: String, norm: String, exact: Option<String>, mode: StringMatch },
+    /// `system` `None`: any system; `Some(None)`: no system (`|code`); `Some(Some(s))`: that system.
+    /// `code` `None`: any code in the system (`system|`).
+    Token { param: String, system: Option<Option<String>>, code: Option<String> },
+    /// `:text` on a token: prefix match on the display / text, case-insensitive.
+    TokenText { param: String, text: String },
+    /// A local reference `Type/id` (type `None`: any type), or an absolute URL.
+    Reference { param: String, target_type: Option<String>, target_id: Option<String>, url: Option<String> },
+    Date { param: String, prefix: Prefix, lo: i64, hi: i64 },
+    Number { param: String, prefix: Prefix, lo: f64, hi: f64 },
+    Quantity { param: String, prefix: Prefix, lo: f64, hi: f64, system: Option<String>, code: Option<String> },
+    Uri { param: String, value: String, mode: UriMatch },
+    /// `:missing=true|false`.
+    Missing { param: String, table: IndexTable, missing: bool },
+    /// `:not` on a token: resources with no matching row (also those with no value at all).
+    Not(Box<Predicate>),
+    /// A chain: resources whose reference `param` points at a resource of `target_type` that
+    /// satisfies `inner` (evaluated on the target).
+    Chain { param: String, target_type: String, inner: Box<Predicate> },
+    /// `_has:Type:param:...`: resources referenced (by `param` of a `source_type` resource)
+    /// from a resource satisfying `inner`.
+    Has { source_type: String, param: String, inner: Box<Predicate> },
+    /// Members of a compartment: resources whose reference parameters (any of `params`) point at
+    /// `target_type/target_id`.
+    Compartment { params: Vec<String>, target_type: String, target_id: String },
+}
+
+/// The index table a parameter lives in (for `:missing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexTable {
+    String,
+    Token,
+    Reference,
+    Date,
+    Number,
+    Quantity,
+    Uri,
+}
+
+/// A conjunction member: any of its predicates may hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Clause {
+    pub any_of: Vec<Predicate>,
+}
+
+/// A sort key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortKey {
+    Id,
+    LastUpdated,
+    /// A parameter; the table decides which value column sorts.
+    Param { param: String, table: IndexTable },
+}
+
+/// How much of a total to compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TotalMode {
+    None,
+    Accurate,
+}
+
+/// A whole search over one resource type (or all types when `resource_type` is `None`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchQuery {
+    pub resource_type: Option<String>,
+    pub clauses: Vec<Clause>,
+    /// (key, descending)
+    pub sort: Vec<(SortKey, bool)>,
+    pub count: usize,
+    /// Skip this many matches (offset paging).
+    pub offset: usize,
+    pub total: TotalMode,
+}
+
+impl SearchQuery {
+    /// A query for every live resource of a type.
+    pub fn all(resource_type: &str) -> SearchQuery {
+        SearchQuery {
+            resource_type: Some(resource_type.to_owned()),
+            clauses: Vec::new(),
+            sort: Vec::new(),
+            count: 50,
+            offset: 0,
+            total: TotalMode::None,
+        }
+    }
+}
+
+/// One page of search results.
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    /// (type, id, internal row id) of the matches on this page, in order.
+    pub matches: Vec<(String, String, i64)>,
+    pub total: Option<u64>,
+    /// True when more matches follow this page.
+    pub more: bool,
+}

@@ -1,0 +1,477 @@
+//! Search queries to SQL: one statement, driven by the most selective clause.
+//!
+//! The driver clause yields candidate row ids through its `(param, value)` index; every other
+//! clause is a correlated `EXISTS` probe through the `(rid, param)` index, so a compound query
+//! costs one index range scan plus a few point lookups per candidate, never a scan of the type.
+
+use crate::query::{Clause, IndexTable, Predicate, Prefix, SearchPage, SearchQuery, SortKey, StringMatch, TotalMode, UriMatch};
+use crate::StoreError;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params_from_iter, Connection};
+
+/// Text and arguments of a statement under construction (arguments in text order).
+#[derive(Default)]
+pub(crate) struct Sql {
+    pub(crate) text: String,
+    pub(crate) args: Vec<SqlValue>,
+}
+
+impl Sql {
+    fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+    fn arg(&mut self, v: impl Into<SqlValue>) -> &mut Self {
+        self.text.push('?');
+        self.args.push(v.into());
+        self
+    }
+}
+
+/// The largest code point: appended to a prefix, it bounds every string starting with it.
+const MAX_CHAR: char = '\u{10FFFF}';
+
+fn table_of(t: IndexTable) -> &'static str {
+    match t {
+        IndexTable::String => "idx_string",
+        IndexTable::Token => "idx_token",
+        IndexTable::Reference => "idx_reference",
+        IndexTable::Date => "idx_date",
+        IndexTable::Number => "idx_number",
+        IndexTable::Quantity => "idx_quantity",
+        IndexTable::Uri => "idx_uri",
+    }
+}
+
+fn key(ty: &str, param: &str) -> String {
+    format!("{ty}.{param}")
+}
+
+/// How good a predicate is at producing candidates (lower is better); `None`: cannot drive.
+fn drive_rank(p: &Predicate) -> Option<u8> {
+    match p {
+        Predicate::Id(_) => Some(0),
+        Predicate::Reference { target_id: Some(_), .. } | Predicate::Reference { url: Some(_), .. } => Some(1),
+        Predicate::Token { code: Some(_), .. } => Some(2),
+        Predicate::Compartment { .. } => Some(2),
+        Predicate::Uri { mode: UriMatch::Exact | UriMatch::Below, .. } => Some(3),
+        Predicate::String { mode: StringMatch::Exact | StringMatch::StartsWith, .. } => Some(4),
+        Predicate::Chain { inner, .. } | Predicate::Has { inner, .. } => drive_rank(inner).map(|r| r + 4),
+        Predicate::Date { prefix, .. } if *prefix != Prefix::Ne => Some(6),
+        Predicate::Token { .. } | Predicate::TokenText { .. } => Some(7),
+        Predicate::Number { prefix, .. } | Predicate::Quantity { prefix, .. } if *prefix != Prefix::Ne => Some(7),
+        _ => None,
+    }
+}
+
+fn clause_rank(c: &Clause) -> Option<u8> {
+    c.any_of.iter().map(drive_rank).try_fold(0u8, |acc, r| r.map(|r| acc.max(r)))
+}
+
+/// Writes the row-level condition of a predicate over index table alias `x` (no `rid` test).
+fn cond(p: &Predicate, ty: &str, x: &str, sql: &mut Sql) {
+    match p {
+        Predicate::String { param, norm, exact, mode } => {
+            sql.push(&format!("{x}.param = ")).arg(key(ty, param));
+            match mode {
+                StringMatch::StartsWith => {
+                    sql.push(&format!(" AND {x}.norm >= ")).arg(norm.clone());
+                    sql.push(&format!(" AND {x}.norm < ")).arg(format!("{norm}{MAX_CHAR}"));
+                }
+                StringMatch::Exact => {
+                    sql.push(&format!(" AND {x}.norm = ")).arg(norm.clone());
+                }
+                StringMatch::Contains => {
+                    sql.push(&format!(" AND instr({x}.norm, ")).arg(norm.clone()).push(") > 0");
+                }
+            }
+            if let Some(e) = exact {
+                sql.push(&format!(" AND {x}.exact = ")).arg(e.clone());
+            }
+        }
+        Predicate::Token { param, system, code } => {
+            sql.push(&format!("{x}.param = ")).arg(key(ty, param));
+            if let Some(code) = code {
+                sql.push(&format!(" AND {x}.code = ")).arg(code.clone());
+            }
+            match system {
+                None => {}
+                Some(None) => {
+                    sql.push(&format!(" AND {x}.system IS NULL"));
+                }
+                Some(Some(s)) => {
+                    sql.push(&format!(" AND {x}.system = ")).arg(s.clone());
+                }
+            }
+        }
+        Predicate::TokenText { param, text } => {
+            sql.push(&format!("{x}.param = ")).arg(key(ty, param));
+            sql.push(&format!(" AND {x}.text >= ")).arg(text.clone());
+            sql.push(&format!(" AND {x}.text < ")).arg(format!("{text}{MAX_CHAR}"));
+        }
+        Predicate::Reference { param, target_type, target_id, url } => {
+            sql.push(&format!("{x}.param = ")).arg(key(ty, param));
+            if let Some(id) = target_id {
+                sql.push(&format!(" AND {x}.target_id = ")).arg(id.clone());
+            }
+            if let Some(t) = target_type {
+                sql.push(&format!(" AND {x}.target_type = ")).arg(t.clone());
+            }
+            if let Some(u) = url {
+                sql.push(&format!(" AND {x}.url = ")).arg(u.clone());
+            }
+        }
+        Predicate::Date { param, prefix, lo, hi } => {
+            sql.push(&format!("{x}.param = ")).arg(key(ty, param)).push(" AND ");
+            range_cond(sql, &format!("{x}.lo"), &format!("{x}.hi"), *prefix, *lo, *hi);
+        }
+        Predicate::Number { param, prefix, lo, hi } => {
+            sql.push(&format!("{x}.param = ")).arg(key(ty, param)).push(" AND ");
+            number_cond(sql, &format!("{x}.value"), *prefix, *lo, *hi);
+        }
+        Predicate::Quantity { param, prefix, lo, hi, system, code } => {
+            sql.push(&format!("{x}.param = ")).arg(key(ty, param)).push(" AND ");
+            number_cond(sql, &format!("{x}.value"), *prefix, *lo, *hi);
+            if let Some(c) = code {
+                sql.push(&format!(" AND {x}.code = ")).arg(c.clone());
+            }
+            if let Some(s) = system {
+                sql.push(&format!(" AND {x}.system = ")).arg(s.clone());
+            }
+        }
+        Predicate::Uri { param, value, mode } => {
+            sql.push(&format!("{x}.param = ")).arg(key(ty, param));
+            match mode {
+                UriMatch::Exact => {
+                    sql.push(&format!(" AND {x}.uri = ")).arg(value.clone());
+                }
+                UriMatch::Below => {
+                    sql.push(&format!(" AND {x}.uri >= ")).arg(value.clone());
+                    sql.push(&format!(" AND {x}.uri < ")).arg(format!("{value}{MAX_CHAR}"));
+                }
+                UriMatch::Above => {
+                    sql.push(" AND substr(").arg(value.clone()).push(&format!(", 1, length({x}.uri)) = {x}.uri"));
+                }
+            }
+        }
+        Predicate::Compartment { params, target_type, target_id } => {
+            sql.push(&format!("{x}.param IN ("));
+            for (i, p) in params.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.arg(key(ty, p));
+            }
+            sql.push(&format!(") AND {x}.target_id = ")).arg(target_id.clone());
+            sql.push(&format!(" AND {x}.target_type = ")).arg(target_type.clone());
+        }
+        _ => {
+            sql.push("0");
+        }
+    }
+}
+
+/// Interval tests for dates: the indexed value is `[lo_col, hi_col]`, the query `[lo, hi]`.
+fn range_cond(sql: &mut Sql, lo_col: &str, hi_col: &str, prefix: Prefix, lo: i64, hi: i64) {
+    match prefix {
+        Prefix::Eq => sql.push(&format!("{lo_col} >= ")).arg(lo).push(&format!(" AND {hi_col} <= ")).arg(hi),
+        Prefix::Ne => sql.push(&format!("NOT ({lo_col} >= ")).arg(lo).push(&format!(" AND {hi_col} <= ")).arg(hi).push(")"),
+        Prefix::Gt => sql.push(&format!("{hi_col} > ")).arg(hi),
+        Prefix::Lt => sql.push(&format!("{lo_col} < ")).arg(lo),
+        Prefix::Ge => sql.push(&format!("{hi_col} >= ")).arg(lo),
+        Prefix::Le => sql.push(&format!("{lo_col} <= ")).arg(hi),
+        Prefix::Sa => sql.push(&format!("{lo_col} > ")).arg(hi),
+        Prefix::Eb => sql.push(&format!("{hi_col} < ")).arg(lo),
+        Prefix::Ap => {
+            let now = crate::now_micros();
+            let margin = ((now - lo).abs() / 10).max(86_400_000_000);
+            sql.push(&format!("{hi_col} >= ")).arg(lo - margin).push(&format!(" AND {lo_col} <= ")).arg(hi + margin)
+        }
+    };
+}
+
+/// Tests for point numbers: `[lo, hi)` is the query value's precision range.
+fn number_cond(sql: &mut Sql, col: &str, prefix: Prefix, lo: f64, hi: f64) {
+    let mid = (lo + hi) / 2.0;
+    match prefix {
+        Prefix::Eq => sql.push(&format!("{col} >= ")).arg(lo).push(&format!(" AND {col} < ")).arg(hi),
+        Prefix::Ne => sql.push(&format!("NOT ({col} >= ")).arg(lo).push(&format!(" AND {col} < ")).arg(hi).push(")"),
+        Prefix::Gt | Prefix::Sa => sql.push(&format!("{col} > ")).arg(mid),
+        Prefix::Lt | Prefix::Eb => sql.push(&format!("{col} < ")).arg(mid),
+        Prefix::Ge => sql.push(&format!("{col} >= ")).arg(mid),
+        Prefix::Le => sql.push(&format!("{col} <= ")).arg(mid),
+        Prefix::Ap => sql.push(&format!("{col} >= ")).arg(mid - (mid * 0.1).abs()).push(&format!(" AND {col} <= ")).arg(mid + (mid * 0.1).abs()),
+    };
+}
+
+fn pred_table(p: &Predicate) -> Option<&'static str> {
+    Some(match p {
+        Predicate::String { .. } => "idx_string",
+        Predicate::Token { .. } | Predicate::TokenText { .. } => "idx_token",
+        Predicate::Reference { .. } | Predicate::Compartment { .. } => "idx_reference",
+        Predicate::Date { .. } => "idx_date",
+        Predicate::Number { .. } => "idx_number",
+        Predicate::Quantity { .. } => "idx_quantity",
+        Predicate::Uri { .. } => "idx_uri",
+        _ => return None,
+    })
+}
+
+/// A statement selecting the candidate row ids a predicate yields (resource type `ty`).
+fn driver_pred(p: &Predicate, ty: &str, sql: &mut Sql) {
+    match p {
+        Predicate::Id(id) => {
+            sql.push("SELECT rid FROM resource WHERE deleted = 0 AND type = ").arg(ty.to_owned()).push(" AND id = ").arg(id.clone());
+        }
+        Predicate::Chain { param, target_type, inner } => {
+            sql.push("SELECT c.rid FROM (");
+            driver_pred(inner, target_type, sql);
+            sql.push(") tt JOIN resource t ON t.rid = tt.rid JOIN idx_reference c ON c.param = ").arg(key(ty, param));
+            sql.push(" AND c.target_id = t.id AND c.target_type = t.type");
+        }
+        Predicate::Has { source_type, param, inner } => {
+            sql.push("SELECT t.rid FROM (");
+            driver_pred(inner, source_type, sql);
+            sql.push(") sd JOIN idx_reference c ON c.rid = sd.rid AND c.param = ").arg(key(source_type, param));
+            sql.push(" JOIN resource t ON t.type = c.target_type AND t.id = c.target_id WHERE t.type = ").arg(ty.to_owned());
+        }
+        other => {
+            let table = pred_table(other).unwrap_or("idx_token");
+            sql.push(&format!("SELECT x.rid FROM {table} x WHERE "));
+            cond(other, ty, "x", sql);
+        }
+    }
+}
+
+/// A boolean expression: does the resource with row id `rid` (of type `ty`) satisfy `p`?
+fn check_pred(p: &Predicate, ty: &str, rid: &str, sql: &mut Sql) {
+    match p {
+        Predicate::Id(id) => {
+            sql.push(&format!("(SELECT id FROM resource WHERE rid = {rid}) = ")).arg(id.clone());
+        }
+        Predicate::LastUpdated { prefix, lo, hi } => {
+            let col = format!("(SELECT v.last_updated FROM version v JOIN resource rr ON v.seq = rr.seq WHERE rr.rid = {rid})");
+            range_cond(sql, &col, &col, *prefix, *lo, *hi);
+        }
+        Predicate::Missing { param, table, missing } => {
+            let t = table_of(*table);
+            sql.push(if *missing { "NOT EXISTS" } else { "EXISTS" });
+            sql.push(&format!(" (SELECT 1 FROM {t} m WHERE m.rid = {rid} AND m.param = ")).arg(key(ty, param)).push(")");
+        }
+        Predicate::Not(inner) => {
+            sql.push("NOT (");
+            check_pred(inner, ty, rid, sql);
+            sql.push(")");
+        }
+        Predicate::Chain { param, target_type, inner } => {
+            sql.push(&format!(
+                "EXISTS (SELECT 1 FROM idx_reference c JOIN resource t ON t.type = c.target_type AND t.id = c.target_id \
+                 WHERE c.rid = {rid} AND t.deleted = 0 AND c.param = "
+            ))
+            .arg(key(ty, param))
+            .push(" AND c.target_type = ")
+            .arg(target_type.clone())
+            .push(" AND ");
+            check_pred(inner, target_type, "t.rid", sql);
+            sql.push(")");
+        }
+        Predicate::Has { source_type, param, inner } => {
+            sql.push(&format!(
+                "EXISTS (SELECT 1 FROM resource me JOIN idx_reference c ON c.target_id = me.id AND c.target_type = me.type \
+                 JOIN resource s ON s.rid = c.rid WHERE me.rid = {rid} AND s.deleted = 0 AND c.param = "
+            ))
+            .arg(key(source_type, param))
+            .push(" AND ");
+            check_pred(inner, source_type, "s.rid", sql);
+            sql.push(")");
+        }
+        other => {
+            let table = pred_table(other).unwrap_or("idx_token");
+            sql.push(&format!("EXISTS (SELECT 1 FROM {table} x WHERE x.rid = {rid} AND "));
+            cond(other, ty, "x", sql);
+            sql.push(")");
+        }
+    }
+}
+
+fn check_clause(c: &Clause, ty: &str, rid: &str, sql: &mut Sql) {
+    sql.push("(");
+    for (i, p) in c.any_of.iter().enumerate() {
+        if i > 0 {
+            sql.push(" OR ");
+        }
+        check_pred(p, ty, rid, sql);
+    }
+    if c.any_of.is_empty() {
+        sql.push("0");
+    }
+    sql.push(")");
+}
+
+/// The FROM/WHERE part shared by the page and the count: `FROM (driver) d JOIN resource r … WHERE …`.
+fn from_where(q: &SearchQuery, ty: &str, sql: &mut Sql) {
+    let driver = q
+        .clauses
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| clause_rank(c).map(|r| (r, i)))
+        .min();
+    match driver {
+        Some((_, i)) => {
+            sql.push(" FROM (SELECT DISTINCT rid FROM (");
+            for (k, p) in q.clauses[i].any_of.iter().enumerate() {
+                if k > 0 {
+                    sql.push(" UNION ");
+                }
+                driver_pred(p, ty, sql);
+            }
+            sql.push(")) d CROSS JOIN resource r ON r.rid = d.rid WHERE r.type = ").arg(ty.to_owned());
+        }
+        None => {
+            sql.push(" FROM resource r WHERE r.type = ").arg(ty.to_owned());
+        }
+    }
+    sql.push(" AND r.deleted = 0");
+    for (k, c) in q.clauses.iter().enumerate() {
+        if driver.is_some_and(|(_, i)| i == k) {
+            // The driver's candidates (the union of its predicates' matches) satisfy this clause.
+            continue;
+        }
+        sql.push(" AND ");
+        check_clause(c, ty, "r.rid", sql);
+    }
+}
+
+fn order_by(q: &SearchQuery, ty: &str, sql: &mut Sql) {
+    sql.push(" ORDER BY ");
+    for (key_, desc) in &q.sort {
+        let agg = if *desc { "MAX" } else { "MIN" };
+        match key_ {
+            SortKey::Id => sql.push("r.id"),
+            SortKey::LastUpdated => sql.push("(SELECT last_updated FROM version WHERE seq = r.seq)"),
+            SortKey::Param { param, table } => {
+                let col = match table {
+                    IndexTable::String => "norm",
+                    IndexTable::Token => "code",
+                    IndexTable::Reference => "target_id",
+                    IndexTable::Date => if *desc { "hi" } else { "lo" },
+                    IndexTable::Number | IndexTable::Quantity => "value",
+                    IndexTable::Uri => "uri",
+                };
+                sql.push(&format!("(SELECT {agg}({col}) FROM {} s WHERE s.rid = r.rid AND s.param = ", table_of(*table)))
+                    .arg(key(ty, param))
+                    .push(")")
+            }
+        };
+        sql.push(if *desc { " DESC, " } else { " ASC, " });
+    }
+    sql.push("r.rid ASC");
+}
+
+/// Builds the page statement of a query (for `EXPLAIN QUERY PLAN` tests too).
+pub(crate) fn page_sql(q: &SearchQuery) -> Result<Sql, StoreError> {
+    let ty = q.resource_type.as_deref().ok_or_else(|| StoreError::Invalid("a search needs a resource type".into()))?;
+    let mut sql = Sql::default();
+    sql.push("SELECT r.type, r.id, r.rid");
+    from_where(q, ty, &mut sql);
+    order_by(q, ty, &mut sql);
+    sql.push(" LIMIT ").arg(i64::try_from(q.count.saturating_add(1)).unwrap_or(i64::MAX));
+    sql.push(" OFFSET ").arg(i64::try_from(q.offset).unwrap_or(0));
+    Ok(sql)
+}
+
+/// Runs a search.
+pub(crate) fn search(c: &Connection, q: &SearchQuery) -> Result<SearchPage, StoreError> {
+    let sql = page_sql(q)?;
+    let mut st = c.prepare_cached(&sql.text)?;
+    let mut matches = st
+        .query_map(params_from_iter(sql.args.iter()), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<Vec<(String, String, i64)>, _>>()?;
+    let more = matches.len() > q.count;
+    matches.truncate(q.count);
+    let total = match q.total {
+        TotalMode::None => None,
+        // The last page tells the total without counting.
+        TotalMode::Accurate if !more && (q.offset == 0 || !matches.is_empty()) => {
+            Some(u64::try_from(q.offset + matches.len()).unwrap_or(u64::MAX))
+        }
+        TotalMode::Accurate => {
+            let ty = q.resource_type.as_deref().unwrap_or_default();
+            let mut count = Sql::default();
+            count.push("SELECT COUNT(*)");
+            from_where(q, ty, &mut count);
+            let n: i64 = c.prepare_cached(&count.text)?.query_row(params_from_iter(count.args.iter()), |r| r.get(0))?;
+            Some(u64::try_from(n).unwrap_or(0))
+        }
+    };
+    Ok(SearchPage { matches, total, more })
+}
+
+/// The query plan SQLite chooses for a query's page statement, one line per step.
+pub(crate) fn explain(c: &Connection, q: &SearchQuery) -> Result<Vec<String>, StoreError> {
+    let sql = page_sql(q)?;
+    let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {}", sql.text))?;
+    let rows = st.query_map(params_from_iter(sql.args.iter()), |r| r.get::<_, String>(3))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// `c.param` restricted to one parameter, or to every parameter of a type (a key range).
+fn param_range(sql: &mut Sql, col: &str, source_type: &str, param: Option<&str>) {
+    match param {
+        Some(p) => {
+            sql.push(&format!("{col} = ")).arg(key(source_type, p));
+        }
+        None => {
+            sql.push(&format!("{col} >= ")).arg(format!("{source_type}."));
+            sql.push(&format!(" AND {col} < ")).arg(format!("{source_type}/"));
+        }
+    }
+}
+
+/// Targets referenced from the given rows (for `_include`), de-duplicated, in first-seen order.
+pub(crate) fn include_rows(
+    c: &Connection,
+    rids: &[i64],
+    source_type: &str,
+    param: Option<&str>,
+    target_type: Option<&str>,
+) -> Result<Vec<i64>, StoreError> {
+    let mut sql = Sql::default();
+    sql.push("SELECT t.rid FROM idx_reference c JOIN resource t ON t.type = c.target_type AND t.id = c.target_id \
+              WHERE t.deleted = 0 AND c.rid = ?1 AND ");
+    sql.args.push(SqlValue::Null);
+    param_range(&mut sql, "c.param", source_type, param);
+    if let Some(tt) = target_type {
+        sql.push(" AND t.type = ").arg(tt.to_owned());
+    }
+    collect_rows(c, &sql, rids)
+}
+
+/// Sources that reference the given rows (for `_revinclude`), de-duplicated, in first-seen order.
+pub(crate) fn revinclude_rows(c: &Connection, rids: &[i64], source_type: &str, param: Option<&str>) -> Result<Vec<i64>, StoreError> {
+    let mut sql = Sql::default();
+    sql.push("SELECT s.rid FROM resource t JOIN idx_reference c ON c.target_id = t.id AND c.target_type = t.type \
+              JOIN resource s ON s.rid = c.rid WHERE s.deleted = 0 AND t.rid = ?1 AND ");
+    sql.args.push(SqlValue::Null);
+    param_range(&mut sql, "c.param", source_type, param);
+    collect_rows(c, &sql, rids)
+}
+
+/// Runs `sql` once per row id (bound as the first argument) and gathers distinct results.
+fn collect_rows(c: &Connection, sql: &Sql, rids: &[i64]) -> Result<Vec<i64>, StoreError> {
+    let mut st = c.prepare_cached(&sql.text)?;
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    let mut args = sql.args.clone();
+    for rid in rids {
+        args[0] = SqlValue::Integer(*rid);
+        let rows = st.query_map(params_from_iter(args.iter()), |r| r.get::<_, i64>(0))?;
+        for r in rows {
+            let r = r?;
+            if seen.insert(r) {
+                out.push(r);
+            }
+        }
+    }
+    Ok(out)
+}
