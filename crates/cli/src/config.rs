@@ -10,7 +10,7 @@ use weave_server::{AppState, ServerConfig};
 use weave_store::sqlite::{Durability, SqliteOptions, SqliteStore};
 
 /// How commits reach the disk.
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum DurabilityArg {
     /// fsync every commit: survives power loss and `kill -9`.
     Full,

@@ -1,9 +1,15 @@
 //! `weave`: the command line. Parses arguments and wires the crates together; no logic of its own.
 
+mod bench;
 mod config;
 mod import;
 
 use anyhow::Result;
+
+/// mimalloc: the server allocates across threads (requests, the writer); glibc malloc spent a
+/// quarter of ingest time in its own locks.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 
 /// Weave: a shared health and social care record (FHIR R4).
@@ -20,6 +26,9 @@ enum Command {
     Serve(config::ServeArgs),
     /// Load transaction/batch Bundles (.json) and NDJSON files (.ndjson), or whole folders of them.
     Import(import::ImportArgs),
+    /// Workload benchmarks.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -28,6 +37,7 @@ fn main() -> std::process::ExitCode {
     let result: Result<()> = match cli.command {
         Command::Serve(args) => config::serve(&args),
         Command::Import(args) => import::run(&args),
+        Command::Bench(cmd) => bench::run(&cmd),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,9 +1,15 @@
 //! The storage trait and the write-job protocol.
 //!
 //! Writes are *jobs*: a closure that runs against a [`WriteTx`] inside one database transaction.
-//! The backend may run several jobs in one commit (group commit); each job runs in its own
-//! savepoint, so a job that fails leaves no trace and does not disturb its neighbours. A job's
-//! result reaches the caller only after the commit is durable.
+//! The backend may run several jobs in one commit (group commit). A job's result reaches the
+//! caller only after the commit is durable.
+//!
+//! **The job contract:** a job makes all its checks (versions, conditions, validation) before its
+//! first write, and fails only before writing. A job that fails before writing leaves no trace and
+//! does not disturb its neighbours. A job that fails *after* writing (a storage error, or a broken
+//! contract) forces its whole group to roll back: its neighbours get `CommitFailed` and may retry.
+//! (This is what lets the backend commit a group without a savepoint per job, which costs a copy
+//! of every page the job touches.)
 
 use crate::query::{SearchPage, SearchQuery};
 use crate::{

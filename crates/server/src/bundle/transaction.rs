@@ -224,17 +224,22 @@ fn execute(
         _ => 3,
     };
     plans.sort_by_key(|p| (order(&p.entry.method), p.entry.index));
+    // The job contract: every check happens before the first write.
+    let mut actions = Vec::with_capacity(plans.len());
     for p in plans {
         if order(&p.entry.method) == 3 {
             continue;
         }
         let i = p.entry.index;
-        let outcome = if existing.contains(&i) {
-            Outcome { status: 200, location: p.id.as_ref().map(|id| format!("{}/{id}", p.entry.resource_type)), ..Outcome::default() }
-        } else {
-            execute_one(tx, indexer, p)?
-        };
-        results.push((i, AnyOutcome::Write(outcome)));
+        if existing.contains(&i) {
+            let location = p.id.as_ref().map(|id| format!("{}/{id}", p.entry.resource_type));
+            results.push((i, AnyOutcome::Write(Outcome { status: 200, location, ..Outcome::default() })));
+            continue;
+        }
+        actions.push((i, check_one(tx, indexer, p)?));
+    }
+    for (i, action) in actions {
+        results.push((i, AnyOutcome::Write(apply_one(tx, action)?)));
     }
     Ok(results)
 }
@@ -334,40 +339,68 @@ fn replace_reference(v: &mut Value, from: &str, to: &str) {
     }
 }
 
-fn execute_one(tx: &mut dyn WriteTx, indexer: &Indexer, p: Planned) -> Result<Outcome, ApiError> {
-    let t = p.entry.resource_type.as_str();
+/// A checked write, ready to apply.
+enum Action {
+    Delete { t: String, id: String },
+    Put { t: String, id: String, resource: Value, method: StoreMethod, index: IndexEntries, status: u16 },
+    Nothing,
+}
+
+/// Checks one entry (versions, patches, validation) without writing.
+fn check_one(tx: &mut dyn WriteTx, indexer: &Indexer, p: Planned) -> Result<Action, ApiError> {
+    let t = p.entry.resource_type.clone();
     let at = p.entry.index;
-    let Some(id) = p.id.clone() else {
-        return Ok(Outcome { status: 204, ..Outcome::default() });
-    };
-    let location = |w: &Written| Some(format!("{t}/{id}/_history/{}", w.version));
+    let Some(id) = p.id.clone() else { return Ok(Action::Nothing) };
     match p.entry.method {
         Method::DELETE => {
             if p.entry.if_match.is_some() {
-                let current = tx.current(t, &id)?.filter(|c| !c.deleted).map(|c| c.version);
-                check_version(t, &id, current, p.entry.if_match).map_err(|e| at_entry(at, e))?;
+                let current = tx.current(&t, &id)?.filter(|c| !c.deleted).map(|c| c.version);
+                check_version(&t, &id, current, p.entry.if_match).map_err(|e| at_entry(at, e))?;
             }
-            let w = tx.delete(t, &id)?;
-            Ok(Outcome { status: if w.is_some() { 200 } else { 204 }, written: w, ..Outcome::default() })
+            Ok(Action::Delete { t, id })
         }
-        Method::POST => {
-            let mut r = p.entry.resource.unwrap_or_default();
-            let w = tx.put(t, &id, &mut r, StoreMethod::Post, &p.index)?;
-            Ok(Outcome { status: 201, location: location(&w), written: Some(w), resource: Some(r) })
-        }
+        Method::POST => Ok(Action::Put {
+            resource: p.entry.resource.unwrap_or_default(),
+            method: StoreMethod::Post,
+            index: p.index,
+            status: 201,
+            t,
+            id,
+        }),
         Method::PUT => {
-            let current = tx.current(t, &id)?;
-            check_version(t, &id, current.map(|c| c.version), p.entry.if_match).map_err(|e| at_entry(at, e))?;
+            let current = tx.current(&t, &id)?;
+            check_version(&t, &id, current.map(|c| c.version), p.entry.if_match).map_err(|e| at_entry(at, e))?;
             let created = current.is_none_or(|c| c.deleted);
-            let mut r = p.entry.resource.unwrap_or_default();
-            let w = tx.put(t, &id, &mut r, StoreMethod::Put, &p.index)?;
-            Ok(Outcome { status: if created { 201 } else { 200 }, location: location(&w), written: Some(w), resource: Some(r) })
+            Ok(Action::Put {
+                resource: p.entry.resource.unwrap_or_default(),
+                method: StoreMethod::Put,
+                index: p.index,
+                status: if created { 201 } else { 200 },
+                t,
+                id,
+            })
         }
-        _ => patch_entry(tx, indexer, p, &id),
+        _ => check_patch(tx, indexer, p, &id),
     }
 }
 
-fn patch_entry(tx: &mut dyn WriteTx, indexer: &Indexer, p: Planned, id: &str) -> Result<Outcome, ApiError> {
+/// Applies a checked action.
+fn apply_one(tx: &mut dyn WriteTx, action: Action) -> Result<Outcome, ApiError> {
+    match action {
+        Action::Nothing => Ok(Outcome { status: 204, ..Outcome::default() }),
+        Action::Delete { t, id } => {
+            let w = tx.delete(&t, &id)?;
+            Ok(Outcome { status: if w.is_some() { 200 } else { 204 }, written: w, ..Outcome::default() })
+        }
+        Action::Put { t, id, mut resource, method, index, status } => {
+            let w = tx.put(&t, &id, &mut resource, method, &index)?;
+            let location = Some(format!("{t}/{id}/_history/{}", w.version));
+            Ok(Outcome { status, location, written: Some(w), resource: Some(resource) })
+        }
+    }
+}
+
+fn check_patch(tx: &mut dyn WriteTx, indexer: &Indexer, p: Planned, id: &str) -> Result<Action, ApiError> {
     let t = p.entry.resource_type.as_str();
     let at = p.entry.index;
     let current = tx.read_current(t, id)?.ok_or_else(|| ApiError::NotFound(format!("entry {at}: {t}/{id} is not known")))?;
@@ -382,9 +415,8 @@ fn patch_entry(tx: &mut dyn WriteTx, indexer: &Indexer, p: Planned, id: &str) ->
     };
     crate::patch::apply(kind, &mut r, &patch).map_err(|e| at_entry(at, e))?;
     validate_value(&r).map_err(|e| at_entry(at, e))?;
-    let ix = indexer.extract(t, &r);
-    let w = tx.put(t, id, &mut r, StoreMethod::Patch, &ix)?;
-    Ok(Outcome { status: 200, location: Some(format!("{t}/{id}/_history/{}", w.version)), written: Some(w), resource: Some(r) })
+    let index = indexer.extract(t, &r);
+    Ok(Action::Put { t: t.to_owned(), id: id.to_owned(), resource: r, method: StoreMethod::Patch, index, status: 200 })
 }
 
 fn decode_binary_json(binary: &Value) -> Result<Value, ApiError> {

@@ -45,24 +45,51 @@ pub struct SqliteStore {
     readers: Mutex<Vec<Connection>>,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The WAL checkpointer: dropping the sender stops it.
+    checkpointer: Mutex<Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)>>,
+}
+
+/// Checkpoints the WAL in the background so the writer never stalls on it; a final checkpoint
+/// runs at shutdown.
+fn checkpointer(path: &Path, stop: mpsc::Receiver<()>) -> Result<std::thread::JoinHandle<()>, StoreError> {
+    let open_err = |source| StoreError::Open { path: path.display().to_string(), source };
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(open_err)?;
+    conn.execute_batch("PRAGMA busy_timeout = 5000;").map_err(open_err)?;
+    std::thread::Builder::new()
+        .name("weave-store-checkpoint".into())
+        .spawn(move || {
+            let interval = std::time::Duration::from_millis(250);
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(interval) {
+                if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                }
+            }
+            let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+        })
+        .map_err(|e| StoreError::Invalid(format!("cannot start the checkpoint thread: {e}")))
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the store at `path` and starts its writer thread.
     pub fn open(path: &Path, options: &SqliteOptions) -> Result<Arc<SqliteStore>, StoreError> {
         let open_err = |source| StoreError::Open { path: path.display().to_string(), source };
-        let conn = Connection::open(path).map_err(open_err)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
         configure(&conn, options.durability).map_err(open_err)?;
         schema::migrate(&conn)
             .map_err(open_err)?
             .map_err(|msg| StoreError::Invalid(format!("{}: {msg}", path.display())))?;
         let (send, recv) = mpsc::channel();
         let writer = writer::spawn(conn, recv, options.max_batch)?;
+        let (stop, stopped) = mpsc::channel();
+        let checkpointer = checkpointer(path, stopped)?;
         Ok(Arc::new(SqliteStore {
             path: path.to_path_buf(),
             readers: Mutex::new(Vec::new()),
             jobs: Mutex::new(Some(send)),
             writer: Mutex::new(Some(writer)),
+            checkpointer: Mutex::new(Some((stop, checkpointer))),
         }))
     }
 
@@ -73,6 +100,11 @@ impl SqliteStore {
         }
         let handle = self.writer.lock().ok().and_then(|mut w| w.take());
         if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+        let checkpointer = self.checkpointer.lock().ok().and_then(|mut c| c.take());
+        if let Some((stop, handle)) = checkpointer {
+            drop(stop);
             let _ = handle.join();
         }
     }
@@ -121,7 +153,7 @@ fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> 
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA busy_timeout = 5000;
          PRAGMA cache_size = -64000; PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = OFF;
-         PRAGMA wal_autocheckpoint = 4000;"
+         PRAGMA wal_autocheckpoint = 0;"
     ))
 }
 

@@ -1,7 +1,7 @@
 //! The single writer thread: group commit of write jobs, each in its own savepoint.
 
 use super::schema::INDEX_TABLES;
-use crate::api::{Job, JobOutcome, WriteTx};
+use crate::api::{Job, WriteTx};
 use crate::query::{SearchPage, SearchQuery};
 use crate::{
     format_instant, now_micros, IndexEntries, Method, Stored, StoreError, VersionInfo, Written,
@@ -41,6 +41,7 @@ impl WriterState {
 }
 
 fn run(conn: &Connection, jobs: &mpsc::Receiver<Job>, max_batch: usize, mut state: WriterState) {
+    let (mut busy, mut n_batches, mut n_jobs, mut commit_time) = (std::time::Duration::ZERO, 0u64, 0u64, std::time::Duration::ZERO);
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < max_batch {
@@ -49,24 +50,61 @@ fn run(conn: &Connection, jobs: &mpsc::Receiver<Job>, max_batch: usize, mut stat
                 Err(_) => break,
             }
         }
-        run_batch(conn, batch, &mut state);
+        let started = std::time::Instant::now();
+        n_batches += 1;
+        n_jobs += batch.len() as u64;
+        commit_time += run_batch(conn, batch, &mut state);
+        busy += started.elapsed();
     }
+    tracing::debug!(?busy, ?commit_time, n_batches, n_jobs, "writer finished");
 }
 
-fn run_batch(conn: &Connection, batch: Vec<Job>, state: &mut WriterState) {
+/// Runs one group; returns the time its COMMIT took.
+fn run_batch(conn: &Connection, batch: Vec<Job>, state: &mut WriterState) -> std::time::Duration {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        fail_all(batch, &e.to_string());
-        return;
+        tracing::error!(error = %e, "cannot begin a write transaction");
+        // Dropping the jobs drops their reply channels; callers then see `StoreError::Closed`.
+        drop(batch);
+        return std::time::Duration::ZERO;
     }
     let mut outcomes = Vec::with_capacity(batch.len());
+    let mut poisoned = false;
     for job in batch {
+        if poisoned {
+            // Dropped unrun: its caller sees the store's error (`Closed`) and may retry.
+            continue;
+        }
         let now = now_micros().max(state.last_ts + 1);
         state.last_ts = now;
-        if let Some(outcome) = run_job(conn, job, now, &mut state.next_seq) {
-            outcomes.push(outcome);
+        let mut tx = SqliteTx { conn, now, next_seq: &mut state.next_seq, wrote: false };
+        let outcome = catch_unwind(AssertUnwindSafe(|| job(&mut tx)));
+        let wrote = tx.wrote;
+        match outcome {
+            Ok(o) if o.succeeded || !wrote => outcomes.push(o),
+            Ok(o) => {
+                tracing::warn!("a write job failed after writing; its whole group is rolled back");
+                outcomes.push(o);
+                poisoned = true;
+            }
+            Err(_) => {
+                tracing::error!("a write job panicked; its group is rolled back");
+                poisoned |= wrote;
+            }
         }
     }
-    match conn.execute_batch("COMMIT") {
+    if poisoned {
+        let _ = conn.execute_batch("ROLLBACK");
+        reload(conn, state);
+        for o in outcomes {
+            let err = o.succeeded.then(|| StoreError::CommitFailed("rolled back with a failing job of the same group; retry".into()));
+            (o.deliver)(err);
+        }
+        return std::time::Duration::ZERO;
+    }
+    let commit_started = std::time::Instant::now();
+    let committed = conn.execute_batch("COMMIT");
+    let commit_time = commit_started.elapsed();
+    match committed {
         Ok(()) => {
             for o in outcomes {
                 (o.deliver)(None);
@@ -75,42 +113,19 @@ fn run_batch(conn: &Connection, batch: Vec<Job>, state: &mut WriterState) {
         Err(e) => {
             tracing::error!(error = %e, "commit failed; the batch is rolled back");
             let _ = conn.execute_batch("ROLLBACK");
-            if let Ok(s) = WriterState::load(conn) {
-                state.next_seq = s.next_seq;
-            }
+            reload(conn, state);
             let msg = e.to_string();
             for o in outcomes {
                 (o.deliver)(Some(StoreError::CommitFailed(msg.clone())));
             }
         }
     }
+    commit_time
 }
 
-fn fail_all(batch: Vec<Job>, msg: &str) {
-    tracing::error!(error = %msg, "cannot begin a write transaction");
-    // Dropping a job drops its reply channel; callers then see `StoreError::Closed`.
-    drop(batch);
-}
-
-/// Runs one job inside a savepoint. A job that panics is rolled back and its caller sees its
-/// reply channel closed.
-fn run_job(conn: &Connection, job: Job, now: i64, next_seq: &mut i64) -> Option<JobOutcome> {
-    if conn.execute_batch("SAVEPOINT job").is_err() {
-        return None;
-    }
-    let mut tx = SqliteTx { conn, now, next_seq };
-    let outcome = catch_unwind(AssertUnwindSafe(|| job(&mut tx)));
-    let keep = matches!(&outcome, Ok(o) if o.succeeded);
-    let end = if keep { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-    if let Err(e) = conn.execute_batch(end) {
-        tracing::error!(error = %e, "savepoint could not be closed");
-    }
-    match outcome {
-        Ok(o) => Some(o),
-        Err(_) => {
-            tracing::error!("a write job panicked; it was rolled back");
-            None
-        }
+fn reload(conn: &Connection, state: &mut WriterState) {
+    if let Ok(s) = WriterState::load(conn) {
+        state.next_seq = s.next_seq;
     }
 }
 
@@ -118,6 +133,8 @@ struct SqliteTx<'c> {
     conn: &'c Connection,
     now: i64,
     next_seq: &'c mut i64,
+    /// Set by the first write: a job that fails after it forces its group to roll back.
+    wrote: bool,
 }
 
 impl SqliteTx<'_> {
@@ -129,6 +146,7 @@ impl SqliteTx<'_> {
     }
 
     fn take_seq(&mut self) -> i64 {
+        self.wrote = true;
         let seq = *self.next_seq;
         *self.next_seq += 1;
         seq
@@ -220,6 +238,7 @@ impl WriteTx for SqliteTx<'_> {
         index: &IndexEntries,
     ) -> Result<Written, StoreError> {
         let existing = self.current_row(ty, id)?;
+        self.wrote = true;
         let version = existing.map_or(1, |(_, v, _)| v + 1);
         set_meta(resource, id, version, &format_instant(self.now));
         let body = serde_json::to_string(resource).map_err(|e| StoreError::Corrupt(e.to_string()))?;

@@ -1,0 +1,134 @@
+//! `weave bench …`: workload benchmarks that print a table (figures go to docs/benchmarks.md).
+
+use crate::config::{runtime, DurabilityArg, StoreArgs};
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use weave_server::{import, AppState, ServerConfig};
+
+/// `weave bench`.
+#[derive(Subcommand, Clone, Debug)]
+pub enum BenchCommand {
+    /// Transaction ingest: the given bundles posted again and again (fresh ids each time) with
+    /// validation and all search indexes, until the store holds the target number of resources.
+    Ingest(IngestArgs),
+}
+
+/// `weave bench ingest`.
+#[derive(Args, Clone, Debug)]
+pub struct IngestArgs {
+    /// Folder of transaction/batch Bundles.
+    #[arg(long, default_value = "../shared/testdata/synthea/smart-generated-sample-data-R4")]
+    pub bundles: PathBuf,
+    /// Stop after this many resources.
+    #[arg(long, default_value_t = 200_000)]
+    pub resources: usize,
+    /// Bundles in flight at once.
+    #[arg(long, default_value_t = 4)]
+    pub jobs: usize,
+    /// The store to load (default: a fresh file in a temporary folder, removed afterwards).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// How commits reach the disk.
+    #[arg(long, value_enum, default_value = "full")]
+    pub durability: DurabilityArg,
+}
+
+pub fn run(cmd: &BenchCommand) -> Result<()> {
+    match cmd {
+        BenchCommand::Ingest(args) => ingest(args),
+    }
+}
+
+fn load_bundles(dir: &PathBuf) -> Result<Vec<Arc<Value>>> {
+    let files = crate::import::collect_files(std::slice::from_ref(dir))?;
+    let mut out = Vec::new();
+    for f in files {
+        let v: Value = serde_json::from_slice(&std::fs::read(&f)?).with_context(|| format!("parsing {}", f.display()))?;
+        if matches!(v.get("type").and_then(Value::as_str), Some("transaction" | "batch")) {
+            out.push(Arc::new(v));
+        }
+    }
+    if out.is_empty() {
+        bail!("no transaction or batch bundles in {}", dir.display());
+    }
+    Ok(out)
+}
+
+fn ingest(args: &IngestArgs) -> Result<()> {
+    let bundles = load_bundles(&args.bundles)?;
+    let tmp = std::env::temp_dir().join(format!("weave-bench-{}", std::process::id()));
+    let db = args.db.clone().unwrap_or_else(|| tmp.join("bench.db"));
+    if let Some(parent) = db.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let store = StoreArgs { db: db.clone(), durability: args.durability }.open()?;
+    let state = AppState::new(store.clone(), ServerConfig::default());
+    let rt = runtime()?;
+    let started = Instant::now();
+    let (n, latencies) = rt.block_on(drive(&state, &bundles, args.resources, args.jobs.max(1)))?;
+    let elapsed = started.elapsed();
+    store.close();
+    let size = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
+    print_table(n, latencies, elapsed, size, args);
+    if args.db.is_none() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    Ok(())
+}
+
+async fn drive(state: &AppState, bundles: &[Arc<Value>], target: usize, jobs: usize) -> Result<(usize, Vec<Duration>)> {
+    let permits = Arc::new(Semaphore::new(jobs));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut queued = 0usize;
+    'outer: loop {
+        for b in bundles {
+            if queued >= target {
+                break 'outer;
+            }
+            queued += b.get("entry").and_then(Value::as_array).map_or(0, Vec::len);
+            let permit = Arc::clone(&permits).acquire_owned().await?;
+            let (state, b) = (state.clone(), Arc::clone(b));
+            tasks.spawn(async move {
+                let _permit = permit;
+                let t = Instant::now();
+                let resp = import::bundle(&state, &b).await;
+                (resp, t.elapsed())
+            });
+        }
+    }
+    let mut n = 0;
+    let mut latencies = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        let (resp, took) = r?;
+        let resp = resp.map_err(|e| anyhow::anyhow!("a bundle failed: {:?}", e.issues()))?;
+        n += resp.get("entry").and_then(Value::as_array).map_or(0, Vec::len);
+        latencies.push(took);
+    }
+    Ok((n, latencies))
+}
+
+fn print_table(n: usize, mut latencies: Vec<Duration>, elapsed: Duration, size: u64, args: &IngestArgs) {
+    latencies.sort();
+    let pct = |p: f64| {
+        let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+        latencies.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    let secs = elapsed.as_secs_f64();
+    println!("| workload | resources | bundles | seconds | resources/s | bundle p50 ms | bundle p99 ms | store MB |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| transaction ingest, {} in flight, durability {:?} | {n} | {} | {secs:.1} | {:.0} | {:.1} | {:.1} | {:.0} |",
+        args.jobs,
+        args.durability,
+        latencies.len(),
+        n as f64 / secs,
+        pct(0.5),
+        pct(0.99),
+        size as f64 / 1_048_576.0
+    );
+}

@@ -1,0 +1,11 @@
+//! Integration tests of weave-server, driven through `weave_server::app` with
+//! `tower::ServiceExt::oneshot` over a fresh temp-dir SQLite store per test (and, for the crash
+//! test, through the real `weave serve` binary). Tests that use /work/shared print a notice and
+//! pass when it is absent.
+
+mod check;
+mod examples;
+mod synthea;
+mod fhir_xml;
+mod patch;
+mod rest;
