@@ -16,7 +16,7 @@ use serde_json::Value;
 use std::sync::Arc;
 use weave_fhir::outcome::{operation_outcome, Issue, IssueType, Severity};
 use weave_fhir::r4;
-use weave_store::{write, Method, Stored, Store, Written, WriteTx};
+use weave_store::{prepare_body, stamp_meta, write, Method, Stored, Store, Written, WriteTx};
 
 /// Runs a blocking store call off the async executor.
 pub async fn blocking<T: Send + 'static>(
@@ -178,6 +178,7 @@ pub async fn create(state: &AppState, req: &Req, t: &str) -> Result<Response, Ap
     let id = uuid::Uuid::new_v4().to_string();
     set_id(&mut resource, &id);
     let entries = state.indexer.extract(t, &resource);
+    let body = prepare_body(&mut resource, &id);
     let (t2, id2) = (t.to_owned(), id.clone());
     let indexer = Arc::clone(&state.indexer);
     let outcome = write(&*state.store, move |tx: &mut dyn WriteTx| -> Result<_, ApiError> {
@@ -188,7 +189,8 @@ pub async fn create(state: &AppState, req: &Req, t: &str) -> Result<Response, Ap
                 many => return Err(multiple_matches(&t2, &cond, many.len())),
             }
         }
-        let w = tx.put(&t2, &id2, &mut resource, Method::Post, &entries)?;
+        let w = tx.put(&t2, &id2, &body, Method::Post, &entries)?;
+        stamp_meta(&mut resource, &id2, &w);
         Ok(CreateOutcome::Created(w, resource))
     })
     .await?;
@@ -252,15 +254,17 @@ async fn do_update(
     expected: Option<u64>,
 ) -> Result<Response, ApiError> {
     let entries = state.indexer.extract(t, &resource);
+    let body = prepare_body(&mut resource, id);
     let (t2, id2) = (t.to_owned(), id.to_owned());
-    let (w, created, resource) = write(&*state.store, move |tx: &mut dyn WriteTx| -> Result<_, ApiError> {
+    let (w, created) = write(&*state.store, move |tx: &mut dyn WriteTx| -> Result<_, ApiError> {
         let current = tx.current(&t2, &id2)?;
         check_version(&t2, &id2, current.map(|c| c.version), expected)?;
         let created = current.is_none_or(|c| c.deleted);
-        let w = tx.put(&t2, &id2, &mut resource, Method::Put, &entries)?;
-        Ok((w, created, resource))
+        let w = tx.put(&t2, &id2, &body, Method::Put, &entries)?;
+        Ok((w, created))
     })
     .await?;
+    stamp_meta(&mut resource, id, &w);
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok(write_response(state, req, status, t, id, &w, Some(&resource)))
 }
@@ -390,7 +394,9 @@ pub async fn patch(state: &AppState, req: &Req, t: &str, id: &str) -> Result<Res
         crate::patch::apply(kind, &mut resource, &patch)?;
         check_patched(&resource, &t2, &id2)?;
         let entries = indexer.extract(&t2, &resource);
-        let w = tx.put(&t2, &id2, &mut resource, Method::Patch, &entries)?;
+        let body = prepare_body(&mut resource, &id2);
+        let w = tx.put(&t2, &id2, &body, Method::Patch, &entries)?;
+        stamp_meta(&mut resource, &id2, &w);
         Ok((w, resource))
     })
     .await?;

@@ -9,7 +9,7 @@ use crate::state::AppState;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method};
 use serde_json::Value;
-use weave_store::{write, IndexEntries, Method as StoreMethod, WriteTx};
+use weave_store::{prepare_body, write, IndexEntries, Method as StoreMethod, PreparedBody, WriteTx};
 
 /// Processes a transaction or batch Bundle as `POST /` would, answering with minimal entries.
 pub async fn bundle(state: &AppState, bundle: &Value) -> Result<Value, ApiError> {
@@ -31,7 +31,7 @@ pub struct Rejected {
 /// ones in one atomic job. Invalid ones are returned, not written.
 pub async fn put_all(state: &AppState, resources: Vec<Value>) -> Result<(usize, Vec<Rejected>), ApiError> {
     let mut rejected = Vec::new();
-    let mut ready: Vec<(String, String, Value, IndexEntries)> = Vec::with_capacity(resources.len());
+    let mut ready: Vec<(String, String, PreparedBody, IndexEntries)> = Vec::with_capacity(resources.len());
     for (index, r) in resources.into_iter().enumerate() {
         match prepare(state, r) {
             Ok(x) => ready.push(x),
@@ -40,8 +40,8 @@ pub async fn put_all(state: &AppState, resources: Vec<Value>) -> Result<(usize, 
     }
     let n = ready.len();
     write(&*state.store, move |tx: &mut dyn WriteTx| -> Result<(), ApiError> {
-        for (t, id, mut r, ix) in ready {
-            tx.put(&t, &id, &mut r, StoreMethod::Put, &ix)?;
+        for (t, id, body, ix) in ready {
+            tx.put(&t, &id, &body, StoreMethod::Put, &ix)?;
         }
         Ok(())
     })
@@ -49,7 +49,7 @@ pub async fn put_all(state: &AppState, resources: Vec<Value>) -> Result<(usize, 
     Ok((n, rejected))
 }
 
-fn prepare(state: &AppState, r: Value) -> Result<(String, String, Value, IndexEntries), ApiError> {
+fn prepare(state: &AppState, r: Value) -> Result<(String, String, PreparedBody, IndexEntries), ApiError> {
     let t = r
         .get("resourceType")
         .and_then(Value::as_str)
@@ -64,7 +64,8 @@ fn prepare(state: &AppState, r: Value) -> Result<(String, String, Value, IndexEn
         .filter(|id| crate::http::is_valid_id(id))
         .ok_or_else(|| ApiError::invalid("the resource has no valid id"))?
         .to_owned();
-    let r = check_resource(r, &t)?;
+    let mut r = check_resource(r, &t)?;
     let ix = state.indexer.extract(&t, &r);
-    Ok((t, id, r, ix))
+    let body = prepare_body(&mut r, &id);
+    Ok((t, id, body, ix))
 }

@@ -16,7 +16,7 @@ use crate::{
     Change, HistoryPage, HistoryQuery, IndexEntries, Method, Stored, StoreError, VersionInfo,
     Written,
 };
-use serde_json::Value;
+use crate::PreparedBody;
 
 /// What a write job may do inside its transaction.
 pub trait WriteTx {
@@ -26,13 +26,14 @@ pub trait WriteTx {
     fn current(&mut self, resource_type: &str, id: &str) -> Result<Option<VersionInfo>, StoreError>;
     /// The current version with its body (`None` when it never existed).
     fn read_current(&mut self, resource_type: &str, id: &str) -> Result<Option<Stored>, StoreError>;
-    /// Writes a new version of `resource_type/id`: sets `id`, `meta.versionId` and `meta.lastUpdated`
-    /// in `resource`, stores it, and replaces the resource's search index rows with `index`.
+    /// Writes a new version of `resource_type/id` (its body prepared with [`crate::prepare_body`]
+    /// for that id; the store fills in `meta.versionId` and `meta.lastUpdated`), and replaces the
+    /// resource's search index rows with `index`.
     fn put(
         &mut self,
         resource_type: &str,
         id: &str,
-        resource: &mut Value,
+        body: &PreparedBody,
         method: Method,
         index: &IndexEntries,
     ) -> Result<Written, StoreError>;

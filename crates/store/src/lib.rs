@@ -11,6 +11,7 @@
 //! - a write job's result is delivered only after its transaction is durably committed.
 
 mod api;
+mod body;
 mod error;
 mod instant;
 pub mod query;
@@ -18,6 +19,7 @@ pub mod sqlite;
 mod types;
 
 pub use api::{write, write_blocking, Job, JobOutcome, Store, WriteTx};
+pub use body::{prepare_body, stamp_meta, PreparedBody};
 pub use error::StoreError;
 pub use instant::{format_instant, now_micros, parse_instant};
 pub use types::{

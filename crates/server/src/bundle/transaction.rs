@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use weave_search::Indexer;
 use weave_fhir::outcome::IssueType;
-use weave_store::{format_instant, write, IndexEntries, Method as StoreMethod, WriteTx, Written};
+use weave_store::{format_instant, prepare_body, stamp_meta, write, IndexEntries, Method as StoreMethod, PreparedBody, WriteTx, Written};
 
 /// An entry on its way through the transaction.
 struct Planned {
@@ -27,6 +27,8 @@ struct Planned {
     /// The id the entry writes to (tentative until conditionals are resolved).
     id: Option<String>,
     index: IndexEntries,
+    /// The serialized resource, once its references and id are final.
+    body: Option<PreparedBody>,
     conditional_refs: Vec<String>,
 }
 
@@ -115,7 +117,7 @@ fn plan(entry: Entry) -> Planned {
         ),
         _ => entry.id.clone(),
     };
-    Planned { entry, id, index: IndexEntries::default(), conditional_refs: Vec::new() }
+    Planned { entry, id, index: IndexEntries::default(), body: None, conditional_refs: Vec::new() }
 }
 
 /// fullUrl → `Type/id` for every entry that writes a resource.
@@ -156,7 +158,7 @@ fn prepare(plans: &mut [Planned], map: &HashMap<String, String>, indexer: &Index
             continue;
         }
         if p.conditional_refs.is_empty() {
-            p.index = indexer.extract(&p.entry.resource_type, p.entry.resource.as_ref().unwrap_or(&Value::Null));
+            finish(p, indexer);
         }
     }
     if problems.is_empty() {
@@ -164,6 +166,13 @@ fn prepare(plans: &mut [Planned], map: &HashMap<String, String>, indexer: &Index
     } else {
         Err(ApiError::BadRequest(problems))
     }
+}
+
+/// Index rows and stored text of an entry whose references and id are final.
+fn finish(p: &mut Planned, indexer: &Indexer) {
+    let (Some(resource), Some(id)) = (p.entry.resource.as_mut(), p.id.as_deref()) else { return };
+    p.index = indexer.extract(&p.entry.resource_type, resource);
+    p.body = Some(prepare_body(resource, id));
 }
 
 fn check_put_id(p: &Planned, problems: &mut Vec<weave_fhir::outcome::Issue>) {
@@ -303,7 +312,7 @@ fn resolve_conditionals(
             crate::crud::set_id(resource, id);
         }
         if p.entry.method != Method::PATCH {
-            p.index = indexer.extract(&p.entry.resource_type, resource);
+            finish(p, indexer);
         }
     }
     Ok(existing)
@@ -342,12 +351,12 @@ fn replace_reference(v: &mut Value, from: &str, to: &str) {
 /// A checked write, ready to apply.
 enum Action {
     Delete { t: String, id: String },
-    Put { t: String, id: String, resource: Value, method: StoreMethod, index: IndexEntries, status: u16 },
+    Put { t: String, id: String, resource: Value, body: PreparedBody, method: StoreMethod, index: IndexEntries, status: u16 },
     Nothing,
 }
 
 /// Checks one entry (versions, patches, validation) without writing.
-fn check_one(tx: &mut dyn WriteTx, indexer: &Indexer, p: Planned) -> Result<Action, ApiError> {
+fn check_one(tx: &mut dyn WriteTx, indexer: &Indexer, mut p: Planned) -> Result<Action, ApiError> {
     let t = p.entry.resource_type.clone();
     let at = p.entry.index;
     let Some(id) = p.id.clone() else { return Ok(Action::Nothing) };
@@ -360,6 +369,7 @@ fn check_one(tx: &mut dyn WriteTx, indexer: &Indexer, p: Planned) -> Result<Acti
             Ok(Action::Delete { t, id })
         }
         Method::POST => Ok(Action::Put {
+            body: body_of(&mut p, &id),
             resource: p.entry.resource.unwrap_or_default(),
             method: StoreMethod::Post,
             index: p.index,
@@ -372,6 +382,7 @@ fn check_one(tx: &mut dyn WriteTx, indexer: &Indexer, p: Planned) -> Result<Acti
             check_version(&t, &id, current.map(|c| c.version), p.entry.if_match).map_err(|e| at_entry(at, e))?;
             let created = current.is_none_or(|c| c.deleted);
             Ok(Action::Put {
+                body: body_of(&mut p, &id),
                 resource: p.entry.resource.unwrap_or_default(),
                 method: StoreMethod::Put,
                 index: p.index,
@@ -384,6 +395,14 @@ fn check_one(tx: &mut dyn WriteTx, indexer: &Indexer, p: Planned) -> Result<Acti
     }
 }
 
+/// The prepared body of a POST/PUT entry (prepared outside the writer unless it changed inside).
+fn body_of(p: &mut Planned, id: &str) -> PreparedBody {
+    match p.body.take() {
+        Some(b) => b,
+        None => prepare_body(p.entry.resource.as_mut().unwrap_or(&mut Value::Null), id),
+    }
+}
+
 /// Applies a checked action.
 fn apply_one(tx: &mut dyn WriteTx, action: Action) -> Result<Outcome, ApiError> {
     match action {
@@ -392,8 +411,9 @@ fn apply_one(tx: &mut dyn WriteTx, action: Action) -> Result<Outcome, ApiError> 
             let w = tx.delete(&t, &id)?;
             Ok(Outcome { status: if w.is_some() { 200 } else { 204 }, written: w, ..Outcome::default() })
         }
-        Action::Put { t, id, mut resource, method, index, status } => {
-            let w = tx.put(&t, &id, &mut resource, method, &index)?;
+        Action::Put { t, id, mut resource, body, method, index, status } => {
+            let w = tx.put(&t, &id, &body, method, &index)?;
+            stamp_meta(&mut resource, &id, &w);
             let location = Some(format!("{t}/{id}/_history/{}", w.version));
             Ok(Outcome { status, location, written: Some(w), resource: Some(resource) })
         }
@@ -416,7 +436,8 @@ fn check_patch(tx: &mut dyn WriteTx, indexer: &Indexer, p: Planned, id: &str) ->
     crate::patch::apply(kind, &mut r, &patch).map_err(|e| at_entry(at, e))?;
     validate_value(&r).map_err(|e| at_entry(at, e))?;
     let index = indexer.extract(t, &r);
-    Ok(Action::Put { t: t.to_owned(), id: id.to_owned(), resource: r, method: StoreMethod::Patch, index, status: 200 })
+    let body = prepare_body(&mut r, id);
+    Ok(Action::Put { t: t.to_owned(), id: id.to_owned(), resource: r, body, method: StoreMethod::Patch, index, status: 200 })
 }
 
 fn decode_binary_json(binary: &Value) -> Result<Value, ApiError> {

@@ -2,7 +2,7 @@
 
 use crate::{Change, HistoryPage, HistoryQuery, HistoryScope, IndexEntries, Method, StoreError};
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{params_from_iter, Connection, OptionalExtension};
+use rusqlite::{params_from_iter, Connection, OptionalExtension, ToSql};
 
 /// The filter shared by a history page and its total: SQL text after `FROM version v` plus
 /// its parameters.
@@ -102,54 +102,71 @@ pub(crate) fn changes(c: &Connection, after_seq: i64, limit: usize) -> Result<Ve
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// Inserts the index rows of one resource; parameter names are qualified by resource type.
+/// Inserts the index rows of one resource, a multi-row `INSERT` per table (parameter names are
+/// qualified by resource type).
 pub(crate) fn write_index(c: &Connection, rid: i64, ty: &str, ix: &IndexEntries) -> Result<(), StoreError> {
     let key = |p: &str| format!("{ty}.{p}");
-    if !ix.strings.is_empty() {
-        let mut st = c.prepare_cached("INSERT INTO idx_string (rid, param, norm, exact) VALUES (?1, ?2, ?3, ?4)")?;
-        for (p, norm, exact) in &ix.strings {
-            st.execute((rid, key(p), norm, exact))?;
-        }
-    }
-    if !ix.tokens.is_empty() {
-        let mut st = c.prepare_cached("INSERT INTO idx_token (rid, param, system, code, text) VALUES (?1, ?2, ?3, ?4, ?5)")?;
-        for (p, system, code, text) in &ix.tokens {
-            st.execute((rid, key(p), system, code, text))?;
-        }
-    }
-    if !ix.references.is_empty() {
-        let mut st = c.prepare_cached(
-            "INSERT INTO idx_reference (rid, param, target_type, target_id, url) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        for (p, tt, tid, url) in &ix.references {
-            st.execute((rid, key(p), tt, tid, url))?;
-        }
-    }
-    if !ix.dates.is_empty() {
-        let mut st = c.prepare_cached("INSERT INTO idx_date (rid, param, lo, hi) VALUES (?1, ?2, ?3, ?4)")?;
-        for (p, lo, hi) in &ix.dates {
-            st.execute((rid, key(p), lo, hi))?;
-        }
-    }
-    if !ix.numbers.is_empty() {
-        let mut st = c.prepare_cached("INSERT INTO idx_number (rid, param, value) VALUES (?1, ?2, ?3)")?;
-        for (p, v) in &ix.numbers {
-            st.execute((rid, key(p), v))?;
-        }
-    }
-    if !ix.quantities.is_empty() {
-        let mut st = c.prepare_cached(
-            "INSERT INTO idx_quantity (rid, param, value, system, code) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        for (p, v, system, code) in &ix.quantities {
-            st.execute((rid, key(p), v, system, code))?;
-        }
-    }
-    if !ix.uris.is_empty() {
-        let mut st = c.prepare_cached("INSERT INTO idx_uri (rid, param, uri) VALUES (?1, ?2, ?3)")?;
-        for (p, uri) in &ix.uris {
-            st.execute((rid, key(p), uri))?;
-        }
+    let keys: Vec<String> = ix.strings.iter().map(|r| key(&r.0)).collect();
+    insert_rows(c, "idx_string (rid, param, norm, exact)", 4, ix.strings.iter().zip(&keys).map(|(r, k)| {
+        vec![&rid as &dyn ToSql, k, &r.1, &r.2]
+    }))?;
+    let keys: Vec<String> = ix.tokens.iter().map(|r| key(&r.0)).collect();
+    insert_rows(c, "idx_token (rid, param, system, code, text)", 5, ix.tokens.iter().zip(&keys).map(|(r, k)| {
+        vec![&rid as &dyn ToSql, k, &r.1, &r.2, &r.3]
+    }))?;
+    let keys: Vec<String> = ix.references.iter().map(|r| key(&r.0)).collect();
+    insert_rows(c, "idx_reference (rid, param, target_type, target_id, url)", 5, ix.references.iter().zip(&keys).map(|(r, k)| {
+        vec![&rid as &dyn ToSql, k, &r.1, &r.2, &r.3]
+    }))?;
+    let keys: Vec<String> = ix.dates.iter().map(|r| key(&r.0)).collect();
+    insert_rows(c, "idx_date (rid, param, lo, hi)", 4, ix.dates.iter().zip(&keys).map(|(r, k)| {
+        vec![&rid as &dyn ToSql, k, &r.1, &r.2]
+    }))?;
+    let keys: Vec<String> = ix.numbers.iter().map(|r| key(&r.0)).collect();
+    insert_rows(c, "idx_number (rid, param, value)", 3, ix.numbers.iter().zip(&keys).map(|(r, k)| {
+        vec![&rid as &dyn ToSql, k, &r.1]
+    }))?;
+    let keys: Vec<String> = ix.quantities.iter().map(|r| key(&r.0)).collect();
+    insert_rows(c, "idx_quantity (rid, param, value, system, code)", 5, ix.quantities.iter().zip(&keys).map(|(r, k)| {
+        vec![&rid as &dyn ToSql, k, &r.1, &r.2, &r.3]
+    }))?;
+    let keys: Vec<String> = ix.uris.iter().map(|r| key(&r.0)).collect();
+    insert_rows(c, "idx_uri (rid, param, uri)", 3, ix.uris.iter().zip(&keys).map(|(r, k)| {
+        vec![&rid as &dyn ToSql, k, &r.1]
+    }))?;
+    Ok(())
+}
+
+/// Rows per multi-row INSERT (statements are cached per row count).
+const ROWS_PER_INSERT: usize = 32;
+
+fn insert_rows<'a>(
+    c: &Connection,
+    table: &str,
+    columns: usize,
+    rows: impl Iterator<Item = Vec<&'a dyn ToSql>>,
+) -> Result<(), StoreError> {
+    let rows: Vec<Vec<&dyn ToSql>> = rows.collect();
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut st = c.prepare_cached(&insert_sql(table, columns, chunk.len()))?;
+        let params: Vec<&dyn ToSql> = chunk.iter().flatten().copied().collect();
+        st.execute(params.as_slice())?;
     }
     Ok(())
+}
+
+/// `INSERT INTO {table} VALUES (?, …), …` for `rows` rows, built once per shape.
+fn insert_sql(table: &str, columns: usize, rows: usize) -> std::sync::Arc<str> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<(String, usize), Arc<str>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut cache = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(sql) = cache.get(&(table.to_owned(), rows)) {
+        return Arc::clone(sql);
+    }
+    let one = format!("({})", vec!["?"; columns].join(", "));
+    let sql: Arc<str> = Arc::from(format!("INSERT INTO {table} VALUES {}", vec![one; rows].join(", ")));
+    cache.insert((table.to_owned(), rows), Arc::clone(&sql));
+    sql
 }

@@ -4,7 +4,7 @@ use serde_json::json;
 use std::sync::Arc;
 use weave_store::sqlite::{SqliteOptions, SqliteStore};
 use weave_store::{
-    write_blocking, HistoryQuery, HistoryScope, IndexEntries, Method, Store, StoreError, WriteTx,
+    prepare_body, write_blocking, HistoryQuery, HistoryScope, IndexEntries, Method, Store, StoreError, WriteTx,
 };
 
 fn open(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
@@ -12,10 +12,9 @@ fn open(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
 }
 
 fn put(store: &SqliteStore, ty: &'static str, id: &'static str, body: serde_json::Value) -> weave_store::Written {
-    write_blocking(store, move |tx: &mut dyn WriteTx| {
-        let mut body = body;
-        tx.put(ty, id, &mut body, Method::Put, &IndexEntries::default())
-    })
+    let mut body = body;
+    let prepared = prepare_body(&mut body, id);
+    write_blocking(store, move |tx: &mut dyn WriteTx| tx.put(ty, id, &prepared, Method::Put, &IndexEntries::default()))
     .expect("put")
 }
 
@@ -62,7 +61,7 @@ fn failed_job_leaves_no_trace_and_neighbours_commit() {
     let store = open(&dir);
     let failed: Result<(), StoreError> = write_blocking(&*store, |tx: &mut dyn WriteTx| {
         let mut a = json!({"resourceType": "Patient"});
-        tx.put("Patient", "a", &mut a, Method::Post, &IndexEntries::default())?;
+        tx.put("Patient", "a", &prepare_body(&mut a, "a"), Method::Post, &IndexEntries::default())?;
         Err(StoreError::Conflict("abandon".into()))
     });
     assert!(failed.is_err());
@@ -111,7 +110,7 @@ fn concurrent_jobs_all_commit_with_distinct_sequence_numbers() {
                     let id = format!("t{t}-{i}");
                     write_blocking(&*store, move |tx: &mut dyn WriteTx| {
                         let mut b = json!({"resourceType": "Basic", "code": {"text": "x"}});
-                        tx.put("Basic", &id, &mut b, Method::Post, &IndexEntries::default())
+                        tx.put("Basic", &id, &prepare_body(&mut b, &id), Method::Post, &IndexEntries::default())
                     })
                     .unwrap();
                 }
