@@ -2,6 +2,7 @@
 
 mod bench;
 mod config;
+mod fhirpath;
 mod import;
 
 use anyhow::Result;
@@ -26,6 +27,8 @@ enum Command {
     Serve(config::ServeArgs),
     /// Load transaction/batch Bundles (.json) and NDJSON files (.ndjson), or whole folders of them.
     Import(import::ImportArgs),
+    /// Evaluate a FHIRPath expression against a JSON resource.
+    Fhirpath(fhirpath::FhirpathArgs),
     /// Workload benchmarks.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -38,6 +41,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => config::serve(&args),
         Command::Import(args) => import::run(&args),
         Command::Bench(cmd) => bench::run(&cmd),
+        Command::Fhirpath(args) => fhirpath::run(&args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

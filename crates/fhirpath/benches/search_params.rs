@@ -18,7 +18,10 @@ fn shared_dir() -> PathBuf {
 
 fn load_resources() -> Option<Vec<Value>> {
     let dir = shared_dir().join("testdata/synthea/smart-generated-sample-data-R4");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).ok()?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     files.retain(|p| p.extension().is_some_and(|x| x == "json"));
     files.sort();
     let mut out = Vec::new();
@@ -26,7 +29,11 @@ fn load_resources() -> Option<Vec<Value>> {
         let text = std::fs::read_to_string(&f).ok()?;
         let mut bundle: Value = serde_json::from_str(&text).ok()?;
         if let Some(Value::Array(entries)) = bundle.get_mut("entry") {
-            out.extend(entries.iter_mut().filter_map(|e| e.get_mut("resource").map(Value::take)));
+            out.extend(
+                entries
+                    .iter_mut()
+                    .filter_map(|e| e.get_mut("resource").map(Value::take)),
+            );
         }
     }
     Some(out)
@@ -37,7 +44,9 @@ fn compile_params() -> (HashMap<String, Vec<Expression>>, usize) {
     let mut compiled = 0;
     for sp in weave_fhir::r4().all_search_params() {
         let Some(src) = &sp.expression else { continue };
-        let Ok(expr) = Expression::compile(src) else { continue };
+        let Ok(expr) = Expression::compile(src) else {
+            continue;
+        };
         compiled += 1;
         for base in &sp.base {
             by_type.entry(base.clone()).or_default().push(expr.clone());
@@ -53,10 +62,18 @@ struct Pass {
     items: usize,
 }
 
-fn pass(resources: &[Value], by_type: &HashMap<String, Vec<Expression>>, ctx: &EvalContext<'_>) -> Pass {
+fn pass(
+    resources: &[Value],
+    by_type: &HashMap<String, Vec<Expression>>,
+    ctx: &EvalContext<'_>,
+) -> Pass {
     let mut p = Pass::default();
     for res in resources {
-        let Some(exprs) = res.get("resourceType").and_then(Value::as_str).and_then(|t| by_type.get(t)) else {
+        let Some(exprs) = res
+            .get("resourceType")
+            .and_then(Value::as_str)
+            .and_then(|t| by_type.get(t))
+        else {
             continue;
         };
         for expr in exprs {
@@ -72,12 +89,19 @@ fn pass(resources: &[Value], by_type: &HashMap<String, Vec<Expression>>, ctx: &E
 
 fn bench(c: &mut Criterion) {
     let Some(resources) = load_resources() else {
-        println!("notice: Synthea sample data not found under {}, benchmark skipped", shared_dir().display());
+        println!(
+            "notice: Synthea sample data not found under {}, benchmark skipped",
+            shared_dir().display()
+        );
         return;
     };
     let t0 = Instant::now();
     let (by_type, compiled) = compile_params();
-    println!("compiled {compiled} expressions in {:?}; {} resources", t0.elapsed(), resources.len());
+    println!(
+        "compiled {compiled} expressions in {:?}; {} resources",
+        t0.elapsed(),
+        resources.len()
+    );
     let ctx = EvalContext::default();
     let _ = pass(&resources, &by_type, &ctx);
     let mut best = Duration::MAX;
@@ -100,7 +124,9 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(10));
     group.throughput(Throughput::Elements(last.evaluations as u64));
-    group.bench_function("all_params_over_synthea", |b| b.iter(|| pass(&resources, &by_type, &ctx)));
+    group.bench_function("all_params_over_synthea", |b| {
+        b.iter(|| pass(&resources, &by_type, &ctx))
+    });
     group.finish();
 }
 

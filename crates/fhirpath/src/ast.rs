@@ -22,12 +22,20 @@ impl Expr {
         let d = |e: &Expr| e.depth;
         let child = match &kind {
             ExprKind::Member(m) => m.base.as_ref().map_or(0, d),
-            ExprKind::Call(c) => c.base.as_ref().map_or(0, d).max(c.args.iter().map(d).max().unwrap_or(0)),
+            ExprKind::Call(c) => c
+                .base
+                .as_ref()
+                .map_or(0, d)
+                .max(c.args.iter().map(d).max().unwrap_or(0)),
             ExprKind::Indexer(a, b) | ExprKind::Binary(_, a, b) => a.depth.max(b.depth),
             ExprKind::Neg(a) | ExprKind::Is(a, _) | ExprKind::As(a, _) => a.depth,
             _ => 0,
         };
-        Expr { kind, pos, depth: child + 1 }
+        Expr {
+            kind,
+            pos,
+            depth: child + 1,
+        }
     }
 }
 
@@ -215,8 +223,8 @@ funcs! {
     ToQuantity = "toQuantity"(0, 1), ConvertsToQuantity = "convertsToQuantity"(0, 1),
     IndexOf = "indexOf"(1, 1), LastIndexOf = "lastIndexOf"(1, 1), Substring = "substring"(1, 2),
     StartsWith = "startsWith"(1, 1), EndsWith = "endsWith"(1, 1), Contains = "contains"(1, 1),
-    Upper = "upper"(0, 0), Lower = "lower"(0, 0), Replace = "replace"(2, 2), Matches = "matches"(1, 1),
-    MatchesFull = "matchesFull"(1, 1), ReplaceMatches = "replaceMatches"(2, 2), Length = "length"(0, 0),
+    Upper = "upper"(0, 0), Lower = "lower"(0, 0), Replace = "replace"(2, 2), Matches = "matches"(1, 2),
+    MatchesFull = "matchesFull"(1, 2), ReplaceMatches = "replaceMatches"(2, 2), Length = "length"(0, 0),
     ToChars = "toChars"(0, 0), Trim = "trim"(0, 0), Split = "split"(1, 1), Join = "join"(0, 1),
     Encode = "encode"(1, 1), Decode = "decode"(1, 1), Escape = "escape"(1, 1), Unescape = "unescape"(1, 1),
     Abs = "abs"(0, 0), Ceiling = "ceiling"(0, 0), Exp = "exp"(0, 0), Floor = "floor"(0, 0), Ln = "ln"(0, 0),
@@ -230,6 +238,8 @@ funcs! {
     Comparable = "comparable"(1, 1),
     YearOf = "yearOf"(0, 0), MonthOf = "monthOf"(0, 0), DayOf = "dayOf"(0, 0), HourOf = "hourOf"(0, 0),
     MinuteOf = "minuteOf"(0, 0), SecondOf = "secondOf"(0, 0), MillisecondOf = "millisecondOf"(0, 0),
+    TimezoneOffsetOf = "timezoneOffsetOf"(0, 0), DateOf = "dateOf"(0, 0), TimeOf = "timeOf"(0, 0),
+    Sum = "sum"(0, 0), Min = "min"(0, 0), Max = "max"(0, 0), Avg = "avg"(0, 0),
     Extension = "extension"(1, 1), HasValue = "hasValue"(0, 0), GetValue = "getValue"(0, 0),
     Resolve = "resolve"(0, 0), MemberOf = "memberOf"(1, 1), ConformsTo = "conformsTo"(1, 1),
     HtmlChecks = "htmlChecks"(0, 0), Subsumes = "subsumes"(1, 1), SubsumedBy = "subsumedBy"(1, 1),

@@ -27,16 +27,25 @@ struct Info {
 
 impl Info {
     fn unknown() -> Info {
-        Info { tys: None, ordered: true }
+        Info {
+            tys: None,
+            ordered: true,
+        }
     }
     fn of(t: Ty) -> Info {
-        Info { tys: Some(smallvec![t]), ordered: true }
+        Info {
+            tys: Some(smallvec![t]),
+            ordered: true,
+        }
     }
     fn sys(t: SysType) -> Info {
         Info::of(Ty::Sys(t))
     }
     fn empty() -> Info {
-        Info { tys: Some(SmallVec::new()), ordered: true }
+        Info {
+            tys: Some(SmallVec::new()),
+            ordered: true,
+        }
     }
 }
 
@@ -51,7 +60,12 @@ pub(crate) fn check(e: &Expr, opts: &CompileOptions<'_>) -> Result<(), ParseErro
     let root = match opts.context_type {
         Some(t) => match idx.lookup(t) {
             Some(id) => Info::of(Ty::Fhir(id)),
-            None if opts.strict => return Err(ParseError::semantic(e.pos, format!("unknown context type '{t}'"))),
+            None if opts.strict => {
+                return Err(ParseError::semantic(
+                    e.pos,
+                    format!("unknown context type '{t}'"),
+                ))
+            }
             None => Info::unknown(),
         },
         None => Info::unknown(),
@@ -107,7 +121,12 @@ impl Checker<'_> {
                     Some(b) => self.expr(b, this)?,
                     None => this.clone(),
                 };
-                self.member(&input, &m.name, m.base.is_none().then_some(m.type_filter).flatten(), e)?
+                self.member(
+                    &input,
+                    &m.name,
+                    m.base.is_none().then_some(m.type_filter).flatten(),
+                    e,
+                )?
             }
             ExprKind::Call(c) => self.call(c, e, this)?,
             ExprKind::Indexer(base, ix) => {
@@ -133,11 +152,20 @@ impl Checker<'_> {
         })
     }
 
-    fn member(&self, input: &Info, name: &str, filter: Option<TypeId>, e: &Expr) -> Result<Info, ParseError> {
-        let Some(tys) = &input.tys else { return Ok(Info::unknown()) };
+    fn member(
+        &self,
+        input: &Info,
+        name: &str,
+        filter: Option<TypeId>,
+        e: &Expr,
+    ) -> Result<Info, ParseError> {
+        let Some(tys) = &input.tys else {
+            return Ok(Info::unknown());
+        };
         let mut out: SmallVec<[Ty; 4]> = SmallVec::new();
         let mut unknown = false;
         let mut failed_on: Option<&'static str> = None;
+        let mut type_mismatch = false;
         for &t in tys {
             let Ty::Fhir(id) = t else { continue };
             if let Some(f) = filter {
@@ -145,10 +173,15 @@ impl Checker<'_> {
                     out.push(Ty::Fhir(f));
                 } else {
                     failed_on = failed_on.or(self.idx.name(id));
+                    type_mismatch = true;
                 }
                 continue;
             }
-            let owner = if self.idx.prim(id).is_some() { self.idx.lookup("Element").unwrap_or(id) } else { id };
+            let owner = if self.idx.prim(id).is_some() {
+                self.idx.element_type
+            } else {
+                id
+            };
             match self.idx.element(owner, name) {
                 Some(el) => match &el.ty {
                     ElemType::Single(t) => out.push(Ty::Fhir(*t)),
@@ -158,7 +191,10 @@ impl Checker<'_> {
                     if let Some((el, _)) = self.idx.element_for_key(owner, name) {
                         return Err(ParseError::semantic(
                             e.pos,
-                            format!("'{name}' is not a path: the choice element is '{}'", el.name),
+                            format!(
+                                "'{name}' is not a path: the choice element is '{}'",
+                                el.name
+                            ),
                         ));
                     }
                     let kind = self.idx.get(owner).map(|t| t.kind);
@@ -172,15 +208,30 @@ impl Checker<'_> {
         }
         if out.is_empty() && !unknown && self.strict() {
             if let Some(on) = failed_on {
-                return Err(ParseError::semantic(e.pos, format!("'{name}' is not an element of {on}")));
+                let msg = if type_mismatch {
+                    format!("the path starts with type '{name}' but its input is {on}")
+                } else {
+                    format!("'{name}' is not an element of {on}")
+                };
+                return Err(ParseError::semantic(e.pos, msg));
             }
         }
-        Ok(if unknown { Info::unknown() } else { Info { tys: Some(out), ordered: input.ordered } })
+        Ok(if unknown {
+            Info::unknown()
+        } else {
+            Info {
+                tys: Some(out),
+                ordered: input.ordered,
+            }
+        })
     }
 
     fn ordered(&self, input: &Info, e: &Expr, what: &str) -> Result<(), ParseError> {
         if self.strict() && self.opts.check_ordered_functions && !input.ordered {
-            return Err(ParseError::semantic(e.pos, format!("{what} needs an ordered collection")));
+            return Err(ParseError::semantic(
+                e.pos,
+                format!("{what} needs an ordered collection"),
+            ));
         }
         Ok(())
     }
@@ -197,29 +248,46 @@ impl Checker<'_> {
             Some(b) => self.expr(b, this)?,
             None => this.clone(),
         };
-        let item_scope = Info { tys: input.tys.clone(), ordered: true };
+        let item_scope = Info {
+            tys: input.tys.clone(),
+            ordered: true,
+        };
         let mut arg_infos = Vec::with_capacity(c.args.len());
         for (i, a) in c.args.iter().enumerate() {
             if c.func.takes_type() {
                 break;
             }
-            let scope = if c.func.takes_lambda() && !(c.func == Func::Aggregate && i == 1) { &item_scope } else { this };
+            let scope = if c.func.takes_lambda() && !(c.func == Func::Aggregate && i == 1) {
+                &item_scope
+            } else {
+                this
+            };
             arg_infos.push(self.expr(a, scope)?);
         }
         Ok(match c.func {
             Func::Where | Func::Distinct | Func::Trace => input,
-            Func::Select => Info { tys: arg_infos.first().and_then(|a| a.tys.clone()), ordered: input.ordered },
+            Func::Select => Info {
+                tys: arg_infos.first().and_then(|a| a.tys.clone()),
+                ordered: input.ordered,
+            },
             Func::Skip | Func::Take | Func::First | Func::Last | Func::Tail | Func::Single => {
                 self.ordered(&input, e, &format!("{}()", c.func.name()))?;
                 input
             }
-            Func::Children | Func::Descendants => Info { tys: None, ordered: false },
+            Func::Children | Func::Descendants => Info {
+                tys: None,
+                ordered: false,
+            },
             Func::OfType | Func::As => c.type_arg.as_ref().map_or_else(Info::unknown, type_info),
             Func::Iif => {
                 if let Some(tys) = arg_infos.first().and_then(|a| a.tys.as_ref()) {
-                    let boolean = |t: &Ty| sys_of(self.idx, *t).is_none_or(|s| s == SysType::Boolean);
+                    let boolean =
+                        |t: &Ty| sys_of(self.idx, *t).is_none_or(|s| s == SysType::Boolean);
                     if !tys.is_empty() && !tys.iter().any(boolean) {
-                        return Err(ParseError::semantic(c.args[0].pos, "the iif criterion is not a Boolean"));
+                        return Err(ParseError::semantic(
+                            c.args[0].pos,
+                            "the iif criterion is not a Boolean",
+                        ));
                     }
                 }
                 let mut tys: SmallVec<[Ty; 4]> = SmallVec::new();
@@ -229,66 +297,27 @@ impl Checker<'_> {
                         None => return Ok(Info::unknown()),
                     }
                 }
-                Info { tys: Some(tys), ordered: true }
+                Info {
+                    tys: Some(tys),
+                    ordered: true,
+                }
             }
-            Func::StartsWith
-            | Func::EndsWith
-            | Func::Contains
-            | Func::Matches
-            | Func::MatchesFull
-            | Func::ReplaceMatches
-            | Func::Replace
-            | Func::Substring
-            | Func::IndexOf
-            | Func::LastIndexOf
-            | Func::Upper
-            | Func::Lower
-            | Func::Length
-            | Func::ToChars
-            | Func::Split
-            | Func::Trim => {
+            f if is_string_func(f) => {
                 if let Some(tys) = &input.tys {
                     if !tys.is_empty() && !tys.iter().any(|t| self.is_stringish(*t)) {
-                        return Err(ParseError::semantic(e.pos, format!("{}() applies to strings only", c.func.name())));
+                        return Err(ParseError::semantic(
+                            e.pos,
+                            format!("{}() applies to strings only", c.func.name()),
+                        ));
                     }
                 }
-                match c.func {
-                    Func::Length | Func::IndexOf | Func::LastIndexOf => Info::sys(SysType::Integer),
-                    Func::StartsWith | Func::EndsWith | Func::Contains | Func::Matches | Func::MatchesFull => {
-                        Info::sys(SysType::Boolean)
-                    }
-                    _ => Info::sys(SysType::String),
-                }
+                result_of(f)
             }
-            Func::Count => Info::sys(SysType::Integer),
-            Func::Empty
-            | Func::Exists
-            | Func::All
-            | Func::AllTrue
-            | Func::AnyTrue
-            | Func::AllFalse
-            | Func::AnyFalse
-            | Func::IsDistinct
-            | Func::SubsetOf
-            | Func::SupersetOf
-            | Func::Is
-            | Func::Not
-            | Func::HasValue
-            | Func::ConvertsToBoolean
-            | Func::ConvertsToInteger
-            | Func::ConvertsToDecimal
-            | Func::ConvertsToString
-            | Func::ConvertsToDate
-            | Func::ConvertsToDateTime
-            | Func::ConvertsToTime
-            | Func::ConvertsToQuantity
-            | Func::ToBoolean => Info::sys(SysType::Boolean),
-            Func::ToInteger => Info::sys(SysType::Integer),
-            Func::ToDecimal => Info::sys(SysType::Decimal),
-            Func::ToStringFn => Info::sys(SysType::String),
-            Func::ToQuantity => Info::sys(SysType::Quantity),
-            Func::Extension => self.idx.lookup("Extension").map_or_else(Info::unknown, |t| Info::of(Ty::Fhir(t))),
-            _ => Info::unknown(),
+            Func::Extension => self
+                .idx
+                .lookup("Extension")
+                .map_or_else(Info::unknown, |t| Info::of(Ty::Fhir(t))),
+            f => result_of(f),
         })
     }
 
@@ -298,17 +327,24 @@ impl Checker<'_> {
             BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::IntDiv | BinOp::Mod => {}
             BinOp::Union => {
                 return Ok(match (&a.tys, &b.tys) {
-                    (Some(x), Some(y)) => Info { tys: Some(x.iter().chain(y).copied().collect()), ordered: true },
+                    (Some(x), Some(y)) => Info {
+                        tys: Some(x.iter().chain(y).copied().collect()),
+                        ordered: true,
+                    },
                     _ => Info::unknown(),
                 })
             }
             BinOp::Concat => return Ok(Info::sys(S::String)),
             _ => return Ok(Info::sys(S::Boolean)),
         }
-        let (Some(x), Some(y)) = (&a.tys, &b.tys) else { return Ok(Info::unknown()) };
+        let (Some(x), Some(y)) = (&a.tys, &b.tys) else {
+            return Ok(Info::unknown());
+        };
         let sx: Option<Vec<S>> = x.iter().map(|t| sys_of(self.idx, *t)).collect();
         let sy: Option<Vec<S>> = y.iter().map(|t| sys_of(self.idx, *t)).collect();
-        let (Some(sx), Some(sy)) = (sx, sy) else { return Ok(Info::unknown()) };
+        let (Some(sx), Some(sy)) = (sx, sy) else {
+            return Ok(Info::unknown());
+        };
         if sx.is_empty() || sy.is_empty() {
             return Ok(Info::empty());
         }
@@ -323,10 +359,84 @@ impl Checker<'_> {
         if !sx.iter().any(|l| sy.iter().any(|r| valid(*l, *r))) {
             return Err(ParseError::semantic(
                 e.pos,
-                format!("operator cannot combine {} and {}", sx[0].name(), sy[0].name()),
+                format!(
+                    "operator cannot combine {} and {}",
+                    sx[0].name(),
+                    sy[0].name()
+                ),
             ));
         }
         Ok(Info::unknown())
+    }
+}
+
+fn is_string_func(f: Func) -> bool {
+    matches!(
+        f,
+        Func::StartsWith
+            | Func::EndsWith
+            | Func::Contains
+            | Func::Matches
+            | Func::MatchesFull
+            | Func::ReplaceMatches
+            | Func::Replace
+            | Func::Substring
+            | Func::IndexOf
+            | Func::LastIndexOf
+            | Func::Upper
+            | Func::Lower
+            | Func::Length
+            | Func::ToChars
+            | Func::Split
+            | Func::Trim
+    )
+}
+
+/// The result type of functions whose result does not depend on their input's type.
+fn result_of(f: Func) -> Info {
+    match f {
+        Func::Count | Func::Length | Func::IndexOf | Func::LastIndexOf | Func::ToInteger => {
+            Info::sys(SysType::Integer)
+        }
+        Func::Upper
+        | Func::Lower
+        | Func::Replace
+        | Func::ReplaceMatches
+        | Func::Substring
+        | Func::ToChars
+        | Func::Split
+        | Func::Trim
+        | Func::ToStringFn => Info::sys(SysType::String),
+        Func::ToDecimal => Info::sys(SysType::Decimal),
+        Func::ToQuantity => Info::sys(SysType::Quantity),
+        Func::Empty
+        | Func::Exists
+        | Func::All
+        | Func::AllTrue
+        | Func::AnyTrue
+        | Func::AllFalse
+        | Func::AnyFalse
+        | Func::IsDistinct
+        | Func::SubsetOf
+        | Func::SupersetOf
+        | Func::Is
+        | Func::Not
+        | Func::HasValue
+        | Func::StartsWith
+        | Func::EndsWith
+        | Func::Contains
+        | Func::Matches
+        | Func::MatchesFull
+        | Func::ConvertsToBoolean
+        | Func::ConvertsToInteger
+        | Func::ConvertsToDecimal
+        | Func::ConvertsToString
+        | Func::ConvertsToDate
+        | Func::ConvertsToDateTime
+        | Func::ConvertsToTime
+        | Func::ConvertsToQuantity
+        | Func::ToBoolean => Info::sys(SysType::Boolean),
+        _ => Info::unknown(),
     }
 }
 
@@ -336,5 +446,53 @@ fn type_info(spec: &TypeSpec) -> Info {
         TypeSpec::Fhir(t) | TypeSpec::Both(_, t) => Info::of(Ty::Fhir(*t)),
         TypeSpec::Never => Info::empty(),
         TypeSpec::Unknown(_) => Info::unknown(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parser::parse;
+
+    fn run(src: &str, ctx: Option<&str>, strict: bool) -> Result<(), ParseError> {
+        let opts = CompileOptions {
+            context_type: ctx,
+            strict,
+            check_ordered_functions: true,
+        };
+        check(&parse(src)?, &opts)
+    }
+
+    #[test]
+    fn strict_paths() {
+        assert!(run("Patient.name.given", Some("Patient"), true).is_ok());
+        assert!(run("contact.name.family", Some("Patient"), true).is_ok());
+        assert!(run(
+            "Observation.value.as(Quantity).unit",
+            Some("Observation"),
+            true
+        )
+        .is_ok());
+        assert!(run(
+            "(Observation.value as Period).unit",
+            Some("Observation"),
+            true
+        )
+        .is_err());
+        assert!(run("name.given1", Some("Patient"), true).is_err());
+        assert!(run("name.given1", Some("Patient"), false).is_ok());
+        assert!(run("Patient.children().skip(1)", Some("Patient"), true).is_err());
+        assert!(run("Bundle.entry.resource.name", Some("Bundle"), true).is_ok());
+    }
+
+    #[test]
+    fn type_errors_without_strict() {
+        assert!(run("Observation.valueQuantity", Some("Observation"), false).is_err());
+        assert!(run("identifier.startsWith('a')", Some("Patient"), false).is_err());
+        assert!(run("identifier.value.startsWith('a')", Some("Patient"), false).is_ok());
+        assert!(run("iif(1 | 2, true, false)", None, false).is_err());
+        assert!(run("iif({} | true, true, false)", None, false).is_ok());
+        assert!(run("@1974-12-25 + 7", None, false).is_err());
+        assert!(run("@1974-12-25 + 7 days", None, false).is_ok());
     }
 }

@@ -42,10 +42,18 @@ pub struct ParseError {
 
 impl ParseError {
     pub(crate) fn syntax(pos: Pos, message: impl Into<String>) -> Self {
-        ParseError { kind: ParseErrorKind::Syntax, message: message.into(), pos }
+        ParseError {
+            kind: ParseErrorKind::Syntax,
+            message: message.into(),
+            pos,
+        }
     }
     pub(crate) fn semantic(pos: Pos, message: impl Into<String>) -> Self {
-        ParseError { kind: ParseErrorKind::Semantic, message: message.into(), pos }
+        ParseError {
+            kind: ParseErrorKind::Semantic,
+            message: message.into(),
+            pos,
+        }
     }
     /// 1-based line of the error.
     pub fn line(&self) -> u32 {
@@ -70,7 +78,10 @@ pub struct EvalError {
 
 impl EvalError {
     pub(crate) fn new(pos: Pos, message: impl Into<String>) -> Self {
-        EvalError { message: message.into(), pos }
+        EvalError {
+            message: message.into(),
+            pos,
+        }
     }
     /// 1-based line of the failing node.
     pub fn line(&self) -> u32 {

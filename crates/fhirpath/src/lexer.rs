@@ -28,8 +28,8 @@ pub(crate) struct Token {
 }
 
 const SYMBOLS: [&str; 23] = [
-    "!=", "!~", "<=", ">=", ".", ",", "(", ")", "[", "]", "{", "}", "+", "-", "*", "/", "&", "|", "=", "~", "<", ">",
-    "%",
+    "!=", "!~", "<=", ">=", ".", ",", "(", ")", "[", "]", "{", "}", "+", "-", "*", "/", "&", "|",
+    "=", "~", "<", ">", "%",
 ];
 
 struct Lexer {
@@ -41,7 +41,12 @@ struct Lexer {
 
 /// Tokenises the whole source (the last token is [`Tok::Eof`]).
 pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, ParseError> {
-    let mut lx = Lexer { chars: src.chars().collect(), idx: 0, line: 1, column: 1 };
+    let mut lx = Lexer {
+        chars: src.chars().collect(),
+        idx: 0,
+        line: 1,
+        column: 1,
+    };
     let mut out = Vec::with_capacity(src.len() / 3 + 2);
     loop {
         lx.skip_trivia()?;
@@ -57,7 +62,10 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, ParseError> {
 
 impl Lexer {
     fn pos(&self) -> Pos {
-        Pos { line: self.line, column: self.column }
+        Pos {
+            line: self.line,
+            column: self.column,
+        }
     }
 
     fn peek(&self, ahead: usize) -> Option<char> {
@@ -104,7 +112,9 @@ impl Lexer {
                             (Some(_), _) => {
                                 self.bump();
                             }
-                            (None, _) => return Err(ParseError::syntax(start, "unterminated comment")),
+                            (None, _) => {
+                                return Err(ParseError::syntax(start, "unterminated comment"))
+                            }
                         }
                     }
                 }
@@ -115,7 +125,9 @@ impl Lexer {
 
     fn token(&mut self, c: char, pos: Pos) -> Result<Tok, ParseError> {
         if c.is_ascii_alphabetic() || c == '_' {
-            return Ok(Tok::Ident(self.take_while(|c| c.is_ascii_alphanumeric() || c == '_')));
+            return Ok(Tok::Ident(
+                self.take_while(|c| c.is_ascii_alphanumeric() || c == '_'),
+            ));
         }
         if c.is_ascii_digit() {
             return Ok(Tok::Number(self.number()));
@@ -132,7 +144,10 @@ impl Lexer {
                 let name = self.take_while(|c| c.is_ascii_alphanumeric() || c == '_');
                 return match name.as_str() {
                     "this" | "index" | "total" => Ok(Tok::Special(name)),
-                    _ => Err(ParseError::syntax(pos, format!("unknown special variable '${name}'"))),
+                    _ => Err(ParseError::syntax(
+                        pos,
+                        format!("unknown special variable '${name}'"),
+                    )),
                 };
             }
             _ => {}
@@ -148,7 +163,10 @@ impl Lexer {
                 return Ok(Tok::Sym(sym));
             }
         }
-        Err(ParseError::syntax(pos, format!("unexpected character '{c}'")))
+        Err(ParseError::syntax(
+            pos,
+            format!("unexpected character '{c}'"),
+        ))
     }
 
     fn take_while(&mut self, f: impl Fn(char) -> bool) -> String {
@@ -202,20 +220,41 @@ impl Lexer {
                 'r' => s.push('\r'),
                 't' => s.push('\t'),
                 'u' => {
-                    let mut code = 0u32;
-                    for _ in 0..4 {
-                        let d = self.bump().and_then(|h| h.to_digit(16));
-                        let Some(d) = d else {
-                            return Err(ParseError::syntax(esc_pos, "bad \\u escape"));
-                        };
-                        code = code * 16 + d;
+                    let mut code = self.hex4(esc_pos)?;
+                    if (0xD800..0xDC00).contains(&code)
+                        && self.peek(0) == Some('\\')
+                        && self.peek(1) == Some('u')
+                    {
+                        // A UTF-16 surrogate pair written as two escapes.
+                        self.bump();
+                        self.bump();
+                        let low = self.hex4(esc_pos)?;
+                        if (0xDC00..0xE000).contains(&low) {
+                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+                        }
                     }
                     // A lone surrogate becomes the replacement character rather than an error.
                     s.push(char::from_u32(code).unwrap_or('\u{fffd}'));
                 }
-                other => return Err(ParseError::syntax(esc_pos, format!("unknown escape '\\{other}'"))),
+                other => {
+                    return Err(ParseError::syntax(
+                        esc_pos,
+                        format!("unknown escape '\\{other}'"),
+                    ))
+                }
             }
         }
+    }
+
+    fn hex4(&mut self, pos: Pos) -> Result<u32, ParseError> {
+        let mut code = 0u32;
+        for _ in 0..4 {
+            let Some(d) = self.bump().and_then(|h| h.to_digit(16)) else {
+                return Err(ParseError::syntax(pos, "bad \\u escape"));
+            };
+            code = code * 16 + d;
+        }
+        Ok(code)
     }
 
     /// Reads the text of a date/time literal after `@`. Shape checks happen in the parser (`datetime.rs`).
@@ -230,7 +269,10 @@ impl Lexer {
         }
         let year = self.digits();
         if year.len() != 4 {
-            return Err(ParseError::syntax(pos, "a date literal needs a 4-digit year"));
+            return Err(ParseError::syntax(
+                pos,
+                "a date literal needs a 4-digit year",
+            ));
         }
         s.push_str(&year);
         for _ in 0..2 {
@@ -252,7 +294,8 @@ impl Lexer {
     }
 
     fn two_digits_at(&self, ahead: usize) -> bool {
-        self.peek(ahead).is_some_and(|c| c.is_ascii_digit()) && self.peek(ahead + 1).is_some_and(|c| c.is_ascii_digit())
+        self.peek(ahead).is_some_and(|c| c.is_ascii_digit())
+            && self.peek(ahead + 1).is_some_and(|c| c.is_ascii_digit())
     }
 
     fn take_n_digits(&mut self, n: usize) -> String {
@@ -333,9 +376,18 @@ mod tests {
 
     #[test]
     fn dates_and_zones() {
-        assert_eq!(kinds("@2015-02-04T14:34:28.123+10:00")[0], Tok::DateTime("2015-02-04T14:34:28.123+10:00".into()));
-        assert_eq!(kinds("@2015T.is(DateTime)")[0], Tok::DateTime("2015T".into()));
-        assert_eq!(kinds("@1973-12-25 + 7")[0], Tok::DateTime("1973-12-25".into()));
+        assert_eq!(
+            kinds("@2015-02-04T14:34:28.123+10:00")[0],
+            Tok::DateTime("2015-02-04T14:34:28.123+10:00".into())
+        );
+        assert_eq!(
+            kinds("@2015T.is(DateTime)")[0],
+            Tok::DateTime("2015T".into())
+        );
+        assert_eq!(
+            kinds("@1973-12-25 + 7")[0],
+            Tok::DateTime("1973-12-25".into())
+        );
         assert_eq!(kinds("@T14:34:28Z")[0], Tok::DateTime("T14:34:28Z".into()));
     }
 

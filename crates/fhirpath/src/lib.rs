@@ -40,6 +40,9 @@ pub trait Resolver {
     fn resolve(&self, reference: &str) -> Option<&Value>;
 }
 
+/// Receives the name and the items of each `trace()` call.
+pub type TraceFn<'f> = dyn Fn(&str, &[Item<'_>]) + 'f;
+
 /// Everything an evaluation may need besides the resource: variables, environment resources, a resolver.
 /// It is covariant in `'a`, so one context can serve resources that live shorter than it.
 pub struct EvalContext<'a> {
@@ -56,8 +59,12 @@ pub struct EvalContext<'a> {
     /// When nothing else resolves a `Type/id` reference, `resolve()` returns an empty node of that type, so that
     /// `resolve() is Patient` works without loading the target (search indexing). Default on.
     pub reference_stubs: bool,
+    /// `x as T` / `x.as(T)` on several items filters them like `ofType(T)` instead of failing. The R4
+    /// SearchParameter expressions need this (`Observation.component.value as Quantity`); the specification (and
+    /// the conformance suite) make it an error, which is the default.
+    pub lenient_as: bool,
     /// Receives `trace()` output.
-    pub trace: Option<&'a dyn Fn(&str, &[Item<'_>])>,
+    pub trace: Option<&'a TraceFn<'a>>,
     /// A fixed "now" for `now()`, `today()`, `timeOfDay()` (default: the system clock, read once per evaluation).
     pub now: Option<Temporal>,
 }
@@ -71,6 +78,7 @@ impl Default for EvalContext<'_> {
             context: None,
             resolver: None,
             reference_stubs: true,
+            lenient_as: false,
             trace: None,
             now: None,
         }
@@ -80,8 +88,13 @@ impl Default for EvalContext<'_> {
 impl<'a> EvalContext<'a> {
     /// Adds an external constant `%name`.
     #[must_use]
-    pub fn with_variable(mut self, name: impl Into<String>, value: impl IntoIterator<Item = Item<'a>>) -> Self {
-        self.variables.push((name.into(), value.into_iter().collect()));
+    pub fn with_variable(
+        mut self,
+        name: impl Into<String>,
+        value: impl IntoIterator<Item = Item<'a>>,
+    ) -> Self {
+        self.variables
+            .push((name.into(), value.into_iter().collect()));
         self
     }
 }
@@ -111,10 +124,16 @@ impl Expression {
     }
 
     /// Parses an expression and checks it against a context type (see [`CompileOptions`]).
-    pub fn compile_with(source: &str, options: &CompileOptions<'_>) -> Result<Expression, ParseError> {
+    pub fn compile_with(
+        source: &str,
+        options: &CompileOptions<'_>,
+    ) -> Result<Expression, ParseError> {
         let root = parser::parse(source)?;
         check::check(&root, options)?;
-        Ok(Expression { source: source.to_string(), root })
+        Ok(Expression {
+            source: source.to_string(),
+            root,
+        })
     }
 
     /// The source text.
@@ -123,20 +142,41 @@ impl Expression {
     }
 
     /// Evaluates against a resource (the focus, `%resource` and `%context`).
-    pub fn evaluate<'a>(&'a self, resource: &'a Value, ctx: &EvalContext<'a>) -> Result<Collection<'a>, EvalError> {
+    pub fn evaluate<'a>(
+        &'a self,
+        resource: &'a Value,
+        ctx: &EvalContext<'a>,
+    ) -> Result<Collection<'a>, EvalError> {
         let ev = eval::Evaluator::new(ctx, resource);
         let focus = [ev.resource.clone()];
         let focus: &[Item<'a>] = match &ctx.context {
             Some(c) => c,
             None => &focus,
         };
-        ev.eval(&self.root, eval::Scope { this: focus, index: None, total: None })
+        ev.eval(
+            &self.root,
+            eval::Scope {
+                this: focus,
+                index: None,
+                total: None,
+            },
+        )
     }
 
     /// Evaluates with no input resource (`{}` as focus): for expressions of literals.
-    pub fn evaluate_empty<'a>(&'a self, ctx: &EvalContext<'a>) -> Result<Collection<'a>, EvalError> {
+    pub fn evaluate_empty<'a>(
+        &'a self,
+        ctx: &EvalContext<'a>,
+    ) -> Result<Collection<'a>, EvalError> {
         let ev = eval::Evaluator::new(ctx, &value::NULL);
-        ev.eval(&self.root, eval::Scope { this: &[], index: None, total: None })
+        ev.eval(
+            &self.root,
+            eval::Scope {
+                this: &[],
+                index: None,
+                total: None,
+            },
+        )
     }
 }
 

@@ -49,6 +49,8 @@ pub(crate) struct TypeEntry {
     /// Type name or backbone path, as the model's `element()` takes it.
     pub(crate) path: &'static str,
     pub(crate) kind: Kind,
+    /// The base type (Age → Quantity, code → string, Patient → DomainResource, a backbone → BackboneElement).
+    base: Option<TypeId>,
     elements: FxMap<&'static str, ElemInfo>,
     /// Indexes (into `elements` values) of choice elements, for reverse lookups from JSON keys.
     choices: Vec<&'static str>,
@@ -83,6 +85,10 @@ pub(crate) struct TypeIndex {
     pub(crate) model: &'static Model,
     types: Vec<TypeEntry>,
     by_path: FxMap<&'static str, TypeId>,
+    /// `Element` (the type of a primitive's `_name` object).
+    pub(crate) element_type: TypeId,
+    /// `Extension`.
+    pub(crate) extension_type: TypeId,
 }
 
 /// A fast non-cryptographic hasher for short keys (FxHash).
@@ -97,7 +103,8 @@ impl Hasher for FxHasher {
         for chunk in bytes.chunks(8) {
             let mut buf = [0u8; 8];
             buf[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(buf)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(buf))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
         }
     }
     fn write_u8(&mut self, i: u8) {
@@ -122,8 +129,8 @@ fn prim_of(code: &str) -> Option<Prim> {
         "date" => Prim::Date,
         "dateTime" | "instant" => Prim::DateTime,
         "time" => Prim::Time,
-        "string" | "code" | "id" | "uri" | "url" | "canonical" | "oid" | "uuid" | "markdown" | "base64Binary"
-        | "xhtml" => Prim::String,
+        "string" | "code" | "id" | "uri" | "url" | "canonical" | "oid" | "uuid" | "markdown"
+        | "base64Binary" | "xhtml" => Prim::String,
         _ => return None,
     })
 }
@@ -131,15 +138,25 @@ fn prim_of(code: &str) -> Option<Prim> {
 /// Upper-cases the first letter: the JSON suffix of a choice type (`dateTime` → `DateTime`).
 fn suffix_of(code: &str) -> String {
     let mut c = code.chars();
-    c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+        .unwrap_or_default()
 }
 
 impl TypeIndex {
     fn build(model: &'static Model) -> TypeIndex {
-        let mut idx = TypeIndex { model, types: Vec::new(), by_path: FxMap::default() };
+        let mut idx = TypeIndex {
+            model,
+            types: Vec::new(),
+            by_path: FxMap::default(),
+            element_type: TypeId::UNKNOWN,
+            extension_type: TypeId::UNKNOWN,
+        };
         for base in ["Resource", "DomainResource", "Element", "BackboneElement"] {
             idx.intern_named(base);
         }
+        idx.element_type = idx.intern_named("Element");
+        idx.extension_type = idx.intern_named("Extension");
         let resources: Vec<&'static str> = model.resource_types().collect();
         for r in resources {
             idx.intern_named(r);
@@ -148,6 +165,7 @@ impl TypeIndex {
         let mut i = 0;
         while i < idx.types.len() {
             idx.fill(i);
+            idx.set_base(i);
             i += 1;
         }
         idx
@@ -158,8 +176,10 @@ impl TypeIndex {
         if let Some(&id) = self.by_path.get(name) {
             return id;
         }
-        let kind = match self.model.type_def(name).map(|t| (t.kind.clone(), t.is_abstract)) {
-            Some((TypeKind::PrimitiveType, _)) => Kind::Primitive(prim_of(name).unwrap_or(Prim::String)),
+        let kind = match self.model.type_def(name).map(|t| (t.kind, t.is_abstract)) {
+            Some((TypeKind::PrimitiveType, _)) => {
+                Kind::Primitive(prim_of(name).unwrap_or(Prim::String))
+            }
             Some((TypeKind::Resource, true)) => Kind::AbstractResource,
             Some((TypeKind::Resource, false)) => Kind::Resource,
             _ if name == "Resource" || name == "DomainResource" => Kind::AbstractResource,
@@ -170,12 +190,39 @@ impl TypeIndex {
 
     fn push(&mut self, name: &'static str, path: &'static str, kind: Kind) -> TypeId {
         let id = TypeId(u32::try_from(self.types.len()).unwrap_or(u32::MAX - 1));
-        self.types.push(TypeEntry { name, path, kind, elements: FxMap::default(), choices: Vec::new() });
+        self.types.push(TypeEntry {
+            name,
+            path,
+            kind,
+            base: None,
+            elements: FxMap::default(),
+            choices: Vec::new(),
+        });
         self.by_path.insert(path, id);
         id
     }
 
-    fn intern_type_ref(&mut self, owner_is_resource: bool, el_name: &str, code: &'static str) -> TypeId {
+    fn set_base(&mut self, i: usize) {
+        let entry = &self.types[i];
+        let base = if entry.kind == Kind::Backbone {
+            Some(entry.name)
+        } else {
+            self.model
+                .type_def(entry.name)
+                .and_then(|t| t.base.as_deref())
+        };
+        let base = base
+            .filter(|b| *b != entry.path)
+            .map(|b| self.intern_named(b));
+        self.types[i].base = base;
+    }
+
+    fn intern_type_ref(
+        &mut self,
+        owner_is_resource: bool,
+        el_name: &str,
+        code: &'static str,
+    ) -> TypeId {
         let code = match code {
             "http://hl7.org/fhirpath/System.String" | "System.String" => {
                 if el_name == "id" && owner_is_resource {
@@ -204,10 +251,21 @@ impl TypeIndex {
         for el in model.children(path) {
             let name: &'static str = el.name.as_str();
             let ty = if let Some(tp) = el.type_path.as_deref() {
-                let base = el.types.first().map_or("BackboneElement", |t| t.code.as_str());
+                let base = el
+                    .types
+                    .first()
+                    .map_or("BackboneElement", |t| t.code.as_str());
                 let id = match self.by_path.get(tp) {
                     Some(&id) => id,
-                    None => self.push(if base == "Element" { "Element" } else { "BackboneElement" }, tp, Kind::Backbone),
+                    None => self.push(
+                        if base == "Element" {
+                            "Element"
+                        } else {
+                            "BackboneElement"
+                        },
+                        tp,
+                        Kind::Backbone,
+                    ),
                 };
                 ElemType::Single(id)
             } else if el.is_choice {
@@ -218,7 +276,11 @@ impl TypeIndex {
                     .map(|t| {
                         let suffix = suffix_of(&t.code);
                         let ext_key = format!("_{name}{suffix}");
-                        ChoiceType { suffix, ext_key, ty: self.intern_type_ref(owner_is_resource, name, &t.code) }
+                        ChoiceType {
+                            suffix,
+                            ext_key,
+                            ty: self.intern_type_ref(owner_is_resource, name, &t.code),
+                        }
                     })
                     .collect();
                 ElemType::Choice(alts)
@@ -286,14 +348,19 @@ impl TypeIndex {
     /// `sub` is `sup` or derives from it (Age ⊂ Quantity, code ⊂ string, Patient ⊂ Resource; a backbone
     /// element ⊂ BackboneElement ⊂ Element).
     pub(crate) fn is_subtype(&self, sub: TypeId, sup: TypeId) -> bool {
-        if sub == sup {
-            return true;
+        let mut cur = Some(sub);
+        let mut steps = 0;
+        while let Some(t) = cur {
+            if t == sup {
+                return true;
+            }
+            steps += 1;
+            if steps > 32 {
+                return false;
+            }
+            cur = self.get(t).and_then(|e| e.base);
         }
-        let (Some(a), Some(b)) = (self.get(sub), self.get(sup)) else { return false };
-        if a.kind == Kind::Backbone {
-            return b.name == "BackboneElement" && a.name == "BackboneElement" || b.name == "Element" || b.path == a.name;
-        }
-        self.model.is_subtype_of(a.name, b.name)
+        false
     }
 
     /// The type named by an object's `resourceType`.

@@ -20,7 +20,9 @@ pub fn item_to_json(item: &Item<'_>) -> Value {
             let name = n.type_name();
             let prim = index().prim(n.ty);
             let value = match (prim, n.value) {
-                (Some(Prim::Date | Prim::DateTime), Value::String(s)) => Value::String(format!("@{s}")),
+                (Some(Prim::Date | Prim::DateTime), Value::String(s)) => {
+                    Value::String(format!("@{s}"))
+                }
                 (Some(Prim::Time), Value::String(s)) => Value::String(format!("@T{s}")),
                 (_, Value::String(s)) => Value::String(s.clone()),
                 (_, Value::Number(x)) => Value::String(x.to_string()),
@@ -41,10 +43,19 @@ pub fn item_to_json(item: &Item<'_>) -> Value {
         Item::Decimal(d) => ("decimal".into(), Value::String(d.to_string())),
         Item::String(s) => ("string".into(), Value::String(s.as_str().to_string())),
         Item::Date(t) => ("date".into(), Value::String(t.literal(TemporalKind::Date))),
-        Item::DateTime(t) => ("dateTime".into(), Value::String(t.literal(TemporalKind::DateTime))),
+        Item::DateTime(t) => (
+            "dateTime".into(),
+            Value::String(t.literal(TemporalKind::DateTime)),
+        ),
         Item::Time(t) => ("time".into(), Value::String(t.literal(TemporalKind::Time))),
-        Item::Quantity(q) => ("Quantity".into(), Value::String(format!("{} {}", q.value, unit_text(q.unit.as_str())))),
-        Item::TypeInfo(t) => ("TypeInfo".into(), json!({"namespace": t.namespace, "name": t.name})),
+        Item::Quantity(q) => (
+            "Quantity".into(),
+            Value::String(format!("{} {}", q.value, unit_text(q.unit.as_str()))),
+        ),
+        Item::TypeInfo(t) => (
+            "TypeInfo".into(),
+            json!({"namespace": t.namespace, "name": t.name}),
+        ),
     };
     json!({"type": ty, "value": value})
 }

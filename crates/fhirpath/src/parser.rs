@@ -19,11 +19,18 @@ const MAX_DEPTH: u32 = 256;
 /// Parses a whole expression.
 pub(crate) fn parse(src: &str) -> Result<Expr, ParseError> {
     let toks = tokenize(src)?;
-    let mut p = Parser { toks, i: 0, depth: 0 };
+    let mut p = Parser {
+        toks,
+        i: 0,
+        depth: 0,
+    };
     let e = p.expr(0)?;
     match p.peek() {
         Tok::Eof => Ok(e),
-        other => Err(ParseError::syntax(p.pos(), format!("unexpected {}", describe(other)))),
+        other => Err(ParseError::syntax(
+            p.pos(),
+            format!("unexpected {}", describe(other)),
+        )),
     }
 }
 
@@ -107,7 +114,10 @@ impl Parser {
             self.i += 1;
             Ok(())
         } else {
-            Err(ParseError::syntax(self.pos(), format!("expected '{sym}', found {}", describe(self.peek()))))
+            Err(ParseError::syntax(
+                self.pos(),
+                format!("expected '{sym}', found {}", describe(self.peek())),
+            ))
         }
     }
 
@@ -123,7 +133,10 @@ impl Parser {
     fn enter(&mut self) -> Result<(), ParseError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(ParseError::syntax(self.pos(), "expression nested too deeply"));
+            return Err(ParseError::syntax(
+                self.pos(),
+                "expression nested too deeply",
+            ));
         }
         Ok(())
     }
@@ -138,12 +151,18 @@ impl Parser {
                     let is = w == "is";
                     self.i += 1;
                     let spec = self.type_specifier()?;
-                    let kind = if is { ExprKind::Is(Box::new(lhs), spec) } else { ExprKind::As(Box::new(lhs), spec) };
+                    let kind = if is {
+                        ExprKind::Is(Box::new(lhs), spec)
+                    } else {
+                        ExprKind::As(Box::new(lhs), spec)
+                    };
                     lhs = self.node(kind, pos)?;
                     continue;
                 }
             }
-            let Some((op, prec)) = binop(self.peek()) else { break };
+            let Some((op, prec)) = binop(self.peek()) else {
+                break;
+            };
             if prec < min_prec {
                 break;
             }
@@ -238,7 +257,10 @@ impl Parser {
                 match self.next().tok {
                     Tok::Ident(n) | Tok::Delimited(n) | Tok::Str(n) => ExprKind::Const(n),
                     other => {
-                        return Err(ParseError::syntax(pos, format!("expected a name after '%', found {}", describe(&other))))
+                        return Err(ParseError::syntax(
+                            pos,
+                            format!("expected a name after '%', found {}", describe(&other)),
+                        ))
                     }
                 }
             }
@@ -247,7 +269,12 @@ impl Parser {
                 ExprKind::Lit(Lit::Boolean(w == "true"))
             }
             Tok::Ident(_) | Tok::Delimited(_) => return self.invocation(None),
-            other => return Err(ParseError::syntax(pos, format!("unexpected {}", describe(&other)))),
+            other => {
+                return Err(ParseError::syntax(
+                    pos,
+                    format!("unexpected {}", describe(&other)),
+                ))
+            }
         };
         self.node(kind, pos)
     }
@@ -260,14 +287,21 @@ impl Parser {
         };
         let lit = if let Some(unit) = unit {
             self.i += 1;
-            let value = Decimal::from_str(text).map_err(|_| ParseError::syntax(pos, "number out of range"))?;
+            let value = Decimal::from_str(text)
+                .map_err(|_| ParseError::syntax(pos, "number out of range"))?;
             Lit::Quantity(value, unit)
         } else if text.contains('.') {
-            Lit::Decimal(Decimal::from_str(text).map_err(|_| ParseError::syntax(pos, "number out of range"))?)
+            Lit::Decimal(
+                Decimal::from_str(text)
+                    .map_err(|_| ParseError::syntax(pos, "number out of range"))?,
+            )
         } else {
             match text.parse::<i64>() {
                 Ok(i) => Lit::Integer(i),
-                Err(_) => Lit::Decimal(Decimal::from_str(text).map_err(|_| ParseError::syntax(pos, "number out of range"))?),
+                Err(_) => Lit::Decimal(
+                    Decimal::from_str(text)
+                        .map_err(|_| ParseError::syntax(pos, "number out of range"))?,
+                ),
             }
         };
         self.node(ExprKind::Lit(lit), pos)
@@ -278,7 +312,10 @@ impl Parser {
         match self.next().tok {
             Tok::Ident(w) => Ok((w, false)),
             Tok::Delimited(w) => Ok((w, true)),
-            other => Err(ParseError::syntax(pos, format!("expected an identifier, found {}", describe(&other)))),
+            other => Err(ParseError::syntax(
+                pos,
+                format!("expected an identifier, found {}", describe(&other)),
+            )),
         }
     }
 
@@ -287,22 +324,35 @@ impl Parser {
         let pos = self.pos();
         if let Tok::Special(s) = self.peek().clone() {
             // `x.$this` is not FHIRPath; reject clearly.
-            return Err(ParseError::syntax(pos, format!("unexpected ${s} after '.'")));
+            return Err(ParseError::syntax(
+                pos,
+                format!("unexpected ${s} after '.'"),
+            ));
         }
         let (name, delimited) = self.identifier()?;
         if !delimited && base.is_none() && is_reserved(&name) {
-            return Err(ParseError::syntax(pos, format!("unexpected keyword '{name}'")));
+            return Err(ParseError::syntax(
+                pos,
+                format!("unexpected keyword '{name}'"),
+            ));
         }
         if *self.peek() == Tok::Sym("(") {
             self.i += 1;
             return self.call(base, &name, pos);
         }
         let type_filter = if base.is_none() && name.starts_with(|c: char| c.is_ascii_uppercase()) {
-            index().lookup(&name).filter(|id| index().get(*id).is_some_and(|t| t.kind != Kind::Backbone))
+            index()
+                .lookup(&name)
+                .filter(|id| index().get(*id).is_some_and(|t| t.kind != Kind::Backbone))
         } else {
             None
         };
-        let member = Member { base, ext_key: format!("_{name}"), name, type_filter };
+        let member = Member {
+            base,
+            ext_key: format!("_{name}"),
+            name,
+            type_filter,
+        };
         self.node(ExprKind::Member(Box::new(member)), pos)
     }
 
@@ -319,34 +369,64 @@ impl Parser {
             }
         }
         self.expect(")")?;
-        let func = Func::from_name(name).ok_or_else(|| ParseError::semantic(pos, format!("unknown function '{name}'")))?;
+        let func = Func::from_name(name)
+            .ok_or_else(|| ParseError::semantic(pos, format!("unknown function '{name}'")))?;
         let (min, max) = func.arity();
         if args.len() < min || args.len() > max {
             return Err(ParseError::semantic(
                 pos,
-                format!("function '{name}' takes {} argument(s), {} given", arity_text(min, max), args.len()),
+                format!(
+                    "function '{name}' takes {} argument(s), {} given",
+                    arity_text(min, max),
+                    args.len()
+                ),
             ));
         }
         let type_arg = if func.takes_type() {
-            let name = qualified_name(&args[0])
-                .ok_or_else(|| ParseError::semantic(args[0].pos, format!("'{}' needs a type name", func.name())))?;
+            let name = qualified_name(&args[0]).ok_or_else(|| {
+                ParseError::semantic(args[0].pos, format!("'{}' needs a type name", func.name()))
+            })?;
             Some(resolve_type(&name))
         } else {
             None
         };
-        let regex = match (func, args.first().map(|a| &a.kind)) {
-            (Func::Matches | Func::MatchesFull | Func::ReplaceMatches, Some(ExprKind::Lit(Lit::String(p)))) => Some(
-                compile_regex(func, p)
-                    .map_err(|e| ParseError::semantic(args[0].pos, format!("invalid regular expression: {e}")))?,
-            ),
+        let flags = match args.get(1).map(|a| &a.kind) {
+            None => Some(""),
+            Some(ExprKind::Lit(Lit::String(f))) if func != Func::ReplaceMatches => Some(f.as_str()),
+            Some(_) => None,
+        };
+        let regex = match (func, args.first().map(|a| &a.kind), flags) {
+            (
+                Func::Matches | Func::MatchesFull,
+                Some(ExprKind::Lit(Lit::String(p))),
+                Some(flags),
+            ) => Some(compile_regex(func, p, flags).map_err(|e| {
+                ParseError::semantic(args[0].pos, format!("invalid regular expression: {e}"))
+            })?),
+            (Func::ReplaceMatches, Some(ExprKind::Lit(Lit::String(p))), _) => {
+                Some(compile_regex(func, p, "").map_err(|e| {
+                    ParseError::semantic(args[0].pos, format!("invalid regular expression: {e}"))
+                })?)
+            }
             _ => None,
         };
-        self.node(ExprKind::Call(Box::new(Call { base, func, args, type_arg, regex })), pos)
+        self.node(
+            ExprKind::Call(Box::new(Call {
+                base,
+                func,
+                args,
+                type_arg,
+                regex,
+            })),
+            pos,
+        )
     }
 
     fn type_specifier(&mut self) -> Result<TypeSpec, ParseError> {
         let (mut name, _) = self.identifier()?;
-        while *self.peek() == Tok::Sym(".") && matches!(self.peek_at(1), Tok::Ident(_) | Tok::Delimited(_)) {
+        while *self.peek() == Tok::Sym(".")
+            && matches!(self.peek_at(1), Tok::Ident(_) | Tok::Delimited(_))
+        {
             self.i += 1;
             let (part, _) = self.identifier()?;
             name.push('.');
@@ -396,7 +476,10 @@ fn qualified_name(e: &Expr) -> Option<String> {
 /// Resolves a type name: `System.X`, `FHIR.X`, or unqualified (model first, then System).
 pub(crate) fn resolve_type(name: &str) -> TypeSpec {
     let idx = index();
-    let fhir = |n: &str| idx.lookup(n).filter(|id| idx.get(*id).is_some_and(|t| t.kind != Kind::Backbone));
+    let fhir = |n: &str| {
+        idx.lookup(n)
+            .filter(|id| idx.get(*id).is_some_and(|t| t.kind != Kind::Backbone))
+    };
     match name.split_once('.') {
         Some(("System", n)) => SysType::from_name(n).map_or(TypeSpec::Never, TypeSpec::System),
         Some(("FHIR", n)) => fhir(n).map_or_else(|| TypeSpec::Unknown(name.into()), TypeSpec::Fhir),
@@ -414,12 +497,101 @@ fn date_literal(text: &str, pos: Pos) -> Result<Lit, ParseError> {
     let bad = || ParseError::syntax(pos, format!("invalid date/time literal @{text}"));
     if let Some(time) = text.strip_prefix('T') {
         if time.ends_with('Z') || time.contains('+') || time.contains('-') {
-            return Ok(Lit::Invalid(format!("a time literal cannot have a time-zone offset: @{text}")));
+            return Ok(Lit::Invalid(format!(
+                "a time literal cannot have a time-zone offset: @{text}"
+            )));
         }
         return Temporal::parse_time(time).map(Lit::Time).ok_or_else(bad);
     }
     if text.contains('T') {
-        return Temporal::parse_date_time(text).map(Lit::DateTime).ok_or_else(bad);
+        return Temporal::parse_date_time(text)
+            .map(Lit::DateTime)
+            .ok_or_else(bad);
     }
     Temporal::parse_date(text).map(Lit::Date).ok_or_else(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Renders the tree with explicit parentheses to check precedence and associativity.
+    fn shape(e: &Expr) -> String {
+        match &e.kind {
+            ExprKind::Lit(Lit::Integer(i)) => i.to_string(),
+            ExprKind::Lit(Lit::Boolean(b)) => b.to_string(),
+            ExprKind::Lit(Lit::String(s)) => format!("'{s}'"),
+            ExprKind::Lit(Lit::Quantity(v, u)) => format!("{v}[{u}]"),
+            ExprKind::Lit(_) => "lit".into(),
+            ExprKind::Member(m) => match &m.base {
+                Some(b) => format!("{}.{}", shape(b), m.name),
+                None => m.name.clone(),
+            },
+            ExprKind::Call(c) => {
+                let args: Vec<String> = c.args.iter().map(shape).collect();
+                let base = c
+                    .base
+                    .as_ref()
+                    .map(|b| format!("{}.", shape(b)))
+                    .unwrap_or_default();
+                format!("{base}{}({})", c.func.name(), args.join(","))
+            }
+            ExprKind::Binary(op, l, r) => format!("({} {op:?} {})", shape(l), shape(r)),
+            ExprKind::Neg(x) => format!("-{}", shape(x)),
+            ExprKind::Is(x, _) => format!("({} is T)", shape(x)),
+            ExprKind::As(x, _) => format!("({} as T)", shape(x)),
+            ExprKind::Indexer(a, b) => format!("{}[{}]", shape(a), shape(b)),
+            ExprKind::Empty => "{}".into(),
+            ExprKind::This => "$this".into(),
+            ExprKind::Index => "$index".into(),
+            ExprKind::Total => "$total".into(),
+            ExprKind::Const(c) => format!("%{c}"),
+        }
+    }
+
+    fn p(src: &str) -> String {
+        shape(&parse(src).unwrap_or_else(|e| panic!("{src}: {e}")))
+    }
+
+    #[test]
+    fn precedence_and_associativity() {
+        assert_eq!(p("1+2*3+4"), "((1 Add (2 Mul 3)) Add 4)");
+        assert_eq!(p("1 > 2 is Boolean"), "(1 Gt (2 is T))");
+        assert_eq!(p("(1 | 1 is Integer)"), "(1 Union (1 is T))");
+        assert_eq!(
+            p("true and '0215' in ('0215' | '0216')"),
+            "(true And ('0215' In ('0215' Union '0216')))"
+        );
+        assert_eq!(p("a implies b or c and d"), "(a Implies (b Or (c And d)))");
+        assert_eq!(p("-1.convertsToInteger()"), "-1.convertsToInteger()");
+        assert_eq!(p("-2"), "-2");
+        assert_eq!(p("a.b[0].c"), "a.b[0].c");
+    }
+
+    #[test]
+    fn quantities_keywords_and_identifiers() {
+        assert_eq!(p("4 days"), "4[days]");
+        assert_eq!(p("10 'mg'.toString()"), "10[mg].toString()");
+        assert_eq!(p("name.`given`"), "name.given");
+        assert_eq!(p("x.contains('a')"), "x.contains('a')");
+        assert_eq!(p("(a) contains b"), "(a Contains b)");
+    }
+
+    #[test]
+    fn errors() {
+        for bad in [
+            "", "1 +", "a.", "a..b", "(1", "f(1,)", "and", "a b", "1 2", "@20", "where(", "$that",
+            "%",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} should not parse");
+        }
+        assert_eq!(
+            parse("nosuch(1)").unwrap_err().kind,
+            crate::error::ParseErrorKind::Semantic
+        );
+        assert_eq!(
+            parse("first(1)").unwrap_err().kind,
+            crate::error::ParseErrorKind::Semantic
+        );
+    }
 }

@@ -18,11 +18,17 @@ fn canonical_pair(a: &Quantity<'_>, b: &Quantity<'_>) -> Option<(Decimal, Decima
     if same_unit(a, b) {
         return Some((a.value, b.value));
     }
-    let (ca, cb): (Canonical, Canonical) = (ucum::canonical(a.unit.as_str())?, ucum::canonical(b.unit.as_str())?);
+    let (ca, cb): (Canonical, Canonical) = (
+        ucum::canonical(a.unit.as_str())?,
+        ucum::canonical(b.unit.as_str())?,
+    );
     if ca.dims != cb.dims {
         return None;
     }
-    Some((a.value.checked_mul(ca.factor)?, b.value.checked_mul(cb.factor)?))
+    Some((
+        a.value.checked_mul(ca.factor)?,
+        b.value.checked_mul(cb.factor)?,
+    ))
 }
 
 /// Orders two quantities; `None` when their units are not comparable.
@@ -51,31 +57,53 @@ pub(crate) fn comparable(a: &str, b: &str) -> bool {
 
 /// `+ - * /` on quantities. `Some(None)` is an empty result (division by zero); `None` means the units do not
 /// allow the operation (an error).
-pub(crate) fn arith<'a>(op: BinOp, a: &Quantity<'a>, b: &Quantity<'_>) -> Option<Option<Quantity<'a>>> {
+pub(crate) fn arith<'a>(
+    op: BinOp,
+    a: &Quantity<'a>,
+    b: &Quantity<'_>,
+) -> Option<Option<Quantity<'a>>> {
     match op {
         BinOp::Add | BinOp::Sub => {
             let value = if same_unit(a, b) {
                 b.value
             } else {
-                let (ca, cb) = (ucum::canonical(a.unit.as_str())?, ucum::canonical(b.unit.as_str())?);
+                let (ca, cb) = (
+                    ucum::canonical(a.unit.as_str())?,
+                    ucum::canonical(b.unit.as_str())?,
+                );
                 if ca.dims != cb.dims {
                     return None;
                 }
                 b.value.checked_mul(cb.factor)?.checked_div(ca.factor)?
             };
-            let v = if op == BinOp::Add { a.value.checked_add(value) } else { a.value.checked_sub(value) };
-            Some(v.map(|value| Quantity { value, unit: a.unit.clone() }))
+            let v = if op == BinOp::Add {
+                a.value.checked_add(value)
+            } else {
+                a.value.checked_sub(value)
+            };
+            Some(v.map(|value| Quantity {
+                value,
+                unit: a.unit.clone(),
+            }))
         }
         BinOp::Mul => {
             let unit = combine_units(a.unit.as_str(), b.unit.as_str(), '.');
-            Some(a.value.checked_mul(b.value).map(|value| Quantity { value, unit }))
+            Some(
+                a.value
+                    .checked_mul(b.value)
+                    .map(|value| Quantity { value, unit }),
+            )
         }
         BinOp::Div => {
             if b.value.is_zero() {
                 return Some(None);
             }
             let unit = combine_units(a.unit.as_str(), b.unit.as_str(), '/');
-            Some(a.value.checked_div(b.value).map(|value| Quantity { value, unit }))
+            Some(
+                a.value
+                    .checked_div(b.value)
+                    .map(|value| Quantity { value, unit }),
+            )
         }
         _ => None,
     }

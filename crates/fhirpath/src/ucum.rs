@@ -40,50 +40,270 @@ enum Def {
 }
 
 const ATOMS: &[Atom] = &[
-    Atom { code: "m", factor: "1", def: Def::Base(0), metric: true },
-    Atom { code: "g", factor: "1", def: Def::Base(1), metric: true },
-    Atom { code: "s", factor: "1", def: Def::Base(2), metric: true },
-    Atom { code: "rad", factor: "1", def: Def::Base(3), metric: true },
-    Atom { code: "K", factor: "1", def: Def::Base(4), metric: true },
-    Atom { code: "C", factor: "1", def: Def::Base(5), metric: true },
-    Atom { code: "cd", factor: "1", def: Def::Base(6), metric: true },
-    Atom { code: "mol", factor: "1", def: Def::Base(7), metric: true },
-    Atom { code: "eq", factor: "1", def: Def::Of("mol"), metric: true },
-    Atom { code: "1", factor: "1", def: Def::Dimensionless, metric: false },
-    Atom { code: "%", factor: "0.01", def: Def::Dimensionless, metric: false },
-    Atom { code: "[ppm]", factor: "0.000001", def: Def::Dimensionless, metric: false },
-    Atom { code: "min", factor: "60", def: Def::Of("s"), metric: false },
-    Atom { code: "h", factor: "3600", def: Def::Of("s"), metric: false },
-    Atom { code: "d", factor: "86400", def: Def::Of("s"), metric: false },
-    Atom { code: "wk", factor: "604800", def: Def::Of("s"), metric: false },
-    Atom { code: "mo", factor: "2629800", def: Def::Of("s"), metric: false },
-    Atom { code: "a", factor: "31557600", def: Def::Of("s"), metric: false },
-    Atom { code: "L", factor: "0.001", def: Def::Of("m3"), metric: true },
-    Atom { code: "l", factor: "0.001", def: Def::Of("m3"), metric: true },
-    Atom { code: "t", factor: "1000000", def: Def::Of("g"), metric: true },
-    Atom { code: "Hz", factor: "1", def: Def::Of("s-1"), metric: true },
-    Atom { code: "N", factor: "1000", def: Def::Of("g.m/s2"), metric: true },
-    Atom { code: "Pa", factor: "1000", def: Def::Of("g/(m.s2)"), metric: true },
-    Atom { code: "bar", factor: "100000000", def: Def::Of("g/(m.s2)"), metric: true },
-    Atom { code: "J", factor: "1000", def: Def::Of("g.m2/s2"), metric: true },
-    Atom { code: "cal", factor: "4184", def: Def::Of("g.m2/s2"), metric: true },
-    Atom { code: "W", factor: "1000", def: Def::Of("g.m2/s3"), metric: true },
-    Atom { code: "A", factor: "1", def: Def::Of("C/s"), metric: true },
-    Atom { code: "V", factor: "1000", def: Def::Of("g.m2/(s3.C)"), metric: true },
-    Atom { code: "kat", factor: "1", def: Def::Of("mol/s"), metric: true },
-    Atom { code: "U", factor: "0.000001", def: Def::Of("mol/min"), metric: true },
-    Atom { code: "sr", factor: "1", def: Def::Of("rad2"), metric: true },
-    Atom { code: "deg", factor: "0.0174532925199432957692369077", def: Def::Of("rad"), metric: false },
-    Atom { code: "mm[Hg]", factor: "133322.387415", def: Def::Of("g/(m.s2)"), metric: false },
-    Atom { code: "[in_i]", factor: "0.0254", def: Def::Of("m"), metric: false },
-    Atom { code: "[ft_i]", factor: "0.3048", def: Def::Of("m"), metric: false },
-    Atom { code: "[yd_i]", factor: "0.9144", def: Def::Of("m"), metric: false },
-    Atom { code: "[mi_i]", factor: "1609.344", def: Def::Of("m"), metric: false },
-    Atom { code: "[lb_av]", factor: "453.59237", def: Def::Of("g"), metric: false },
-    Atom { code: "[oz_av]", factor: "28.349523125", def: Def::Of("g"), metric: false },
-    Atom { code: "[gal_us]", factor: "0.003785411784", def: Def::Of("m3"), metric: false },
-    Atom { code: "[pt_us]", factor: "0.000473176473", def: Def::Of("m3"), metric: false },
-    Atom { code: "[foz_us]", factor: "0.0000295735295625", def: Def::Of("m3"), metric: false },
+    Atom {
+        code: "m",
+        factor: "1",
+        def: Def::Base(0),
+        metric: true,
+    },
+    Atom {
+        code: "g",
+        factor: "1",
+        def: Def::Base(1),
+        metric: true,
+    },
+    Atom {
+        code: "s",
+        factor: "1",
+        def: Def::Base(2),
+        metric: true,
+    },
+    Atom {
+        code: "rad",
+        factor: "1",
+        def: Def::Base(3),
+        metric: true,
+    },
+    Atom {
+        code: "K",
+        factor: "1",
+        def: Def::Base(4),
+        metric: true,
+    },
+    Atom {
+        code: "C",
+        factor: "1",
+        def: Def::Base(5),
+        metric: true,
+    },
+    Atom {
+        code: "cd",
+        factor: "1",
+        def: Def::Base(6),
+        metric: true,
+    },
+    Atom {
+        code: "mol",
+        factor: "1",
+        def: Def::Base(7),
+        metric: true,
+    },
+    Atom {
+        code: "eq",
+        factor: "1",
+        def: Def::Of("mol"),
+        metric: true,
+    },
+    Atom {
+        code: "1",
+        factor: "1",
+        def: Def::Dimensionless,
+        metric: false,
+    },
+    Atom {
+        code: "%",
+        factor: "0.01",
+        def: Def::Dimensionless,
+        metric: false,
+    },
+    Atom {
+        code: "[ppm]",
+        factor: "0.000001",
+        def: Def::Dimensionless,
+        metric: false,
+    },
+    Atom {
+        code: "min",
+        factor: "60",
+        def: Def::Of("s"),
+        metric: false,
+    },
+    Atom {
+        code: "h",
+        factor: "3600",
+        def: Def::Of("s"),
+        metric: false,
+    },
+    Atom {
+        code: "d",
+        factor: "86400",
+        def: Def::Of("s"),
+        metric: false,
+    },
+    Atom {
+        code: "wk",
+        factor: "604800",
+        def: Def::Of("s"),
+        metric: false,
+    },
+    Atom {
+        code: "mo",
+        factor: "2629800",
+        def: Def::Of("s"),
+        metric: false,
+    },
+    Atom {
+        code: "a",
+        factor: "31557600",
+        def: Def::Of("s"),
+        metric: false,
+    },
+    Atom {
+        code: "L",
+        factor: "0.001",
+        def: Def::Of("m3"),
+        metric: true,
+    },
+    Atom {
+        code: "l",
+        factor: "0.001",
+        def: Def::Of("m3"),
+        metric: true,
+    },
+    Atom {
+        code: "t",
+        factor: "1000000",
+        def: Def::Of("g"),
+        metric: true,
+    },
+    Atom {
+        code: "Hz",
+        factor: "1",
+        def: Def::Of("s-1"),
+        metric: true,
+    },
+    Atom {
+        code: "N",
+        factor: "1000",
+        def: Def::Of("g.m/s2"),
+        metric: true,
+    },
+    Atom {
+        code: "Pa",
+        factor: "1000",
+        def: Def::Of("g/(m.s2)"),
+        metric: true,
+    },
+    Atom {
+        code: "bar",
+        factor: "100000000",
+        def: Def::Of("g/(m.s2)"),
+        metric: true,
+    },
+    Atom {
+        code: "J",
+        factor: "1000",
+        def: Def::Of("g.m2/s2"),
+        metric: true,
+    },
+    Atom {
+        code: "cal",
+        factor: "4184",
+        def: Def::Of("g.m2/s2"),
+        metric: true,
+    },
+    Atom {
+        code: "W",
+        factor: "1000",
+        def: Def::Of("g.m2/s3"),
+        metric: true,
+    },
+    Atom {
+        code: "A",
+        factor: "1",
+        def: Def::Of("C/s"),
+        metric: true,
+    },
+    Atom {
+        code: "V",
+        factor: "1000",
+        def: Def::Of("g.m2/(s3.C)"),
+        metric: true,
+    },
+    Atom {
+        code: "kat",
+        factor: "1",
+        def: Def::Of("mol/s"),
+        metric: true,
+    },
+    Atom {
+        code: "U",
+        factor: "0.000001",
+        def: Def::Of("mol/min"),
+        metric: true,
+    },
+    Atom {
+        code: "sr",
+        factor: "1",
+        def: Def::Of("rad2"),
+        metric: true,
+    },
+    Atom {
+        code: "deg",
+        factor: "0.0174532925199432957692369077",
+        def: Def::Of("rad"),
+        metric: false,
+    },
+    Atom {
+        code: "mm[Hg]",
+        factor: "133322.387415",
+        def: Def::Of("g/(m.s2)"),
+        metric: false,
+    },
+    Atom {
+        code: "[in_i]",
+        factor: "0.0254",
+        def: Def::Of("m"),
+        metric: false,
+    },
+    Atom {
+        code: "[ft_i]",
+        factor: "0.3048",
+        def: Def::Of("m"),
+        metric: false,
+    },
+    Atom {
+        code: "[yd_i]",
+        factor: "0.9144",
+        def: Def::Of("m"),
+        metric: false,
+    },
+    Atom {
+        code: "[mi_i]",
+        factor: "1609.344",
+        def: Def::Of("m"),
+        metric: false,
+    },
+    Atom {
+        code: "[lb_av]",
+        factor: "453.59237",
+        def: Def::Of("g"),
+        metric: false,
+    },
+    Atom {
+        code: "[oz_av]",
+        factor: "28.349523125",
+        def: Def::Of("g"),
+        metric: false,
+    },
+    Atom {
+        code: "[gal_us]",
+        factor: "0.003785411784",
+        def: Def::Of("m3"),
+        metric: false,
+    },
+    Atom {
+        code: "[pt_us]",
+        factor: "0.000473176473",
+        def: Def::Of("m3"),
+        metric: false,
+    },
+    Atom {
+        code: "[foz_us]",
+        factor: "0.0000295735295625",
+        def: Def::Of("m3"),
+        metric: false,
+    },
 ];
 
 const PREFIXES: &[(&str, i32)] = &[
@@ -127,18 +347,32 @@ pub(crate) fn calendar_keyword(word: &str) -> Option<&'static str> {
 pub(crate) fn canonical(unit: &str) -> Option<Canonical> {
     if let Some(code) = calendar_keyword(unit) {
         return match code {
-            "year" => Some(Canonical { factor: Decimal::from(12), dims: dim(8) }),
-            "month" => Some(Canonical { factor: Decimal::ONE, dims: dim(8) }),
+            "year" => Some(Canonical {
+                factor: Decimal::from(12),
+                dims: dim(8),
+            }),
+            "month" => Some(Canonical {
+                factor: Decimal::ONE,
+                dims: dim(8),
+            }),
             other => canonical(other),
         };
     }
-    let mut p = Reader { s: unit.as_bytes(), i: 0, depth: 0 };
+    let mut p = Reader {
+        s: unit.as_bytes(),
+        i: 0,
+        depth: 0,
+    };
     let c = p.term()?;
     (p.i == p.s.len()).then_some(c)
 }
 
 fn mul(a: Canonical, b: Canonical, sign: i8) -> Option<Canonical> {
-    let factor = if sign > 0 { a.factor.checked_mul(b.factor)? } else { a.factor.checked_div(b.factor)? };
+    let factor = if sign > 0 {
+        a.factor.checked_mul(b.factor)?
+    } else {
+        a.factor.checked_div(b.factor)?
+    };
     let mut dims = a.dims;
     for (d, e) in dims.iter_mut().zip(b.dims) {
         *d = d.checked_add(e.checked_mul(sign)?)?;
@@ -147,7 +381,10 @@ fn mul(a: Canonical, b: Canonical, sign: i8) -> Option<Canonical> {
 }
 
 fn pow(c: Canonical, exp: i32) -> Option<Canonical> {
-    let mut out = Canonical { factor: Decimal::ONE, dims: NONE };
+    let mut out = Canonical {
+        factor: Decimal::ONE,
+        dims: NONE,
+    };
     for _ in 0..exp.unsigned_abs() {
         out = mul(out, c, if exp > 0 { 1 } else { -1 })?;
     }
@@ -167,7 +404,10 @@ impl Reader<'_> {
             return None;
         }
         let mut acc = if self.s.get(self.i) == Some(&b'/') {
-            Canonical { factor: Decimal::ONE, dims: NONE }
+            Canonical {
+                factor: Decimal::ONE,
+                dims: NONE,
+            }
         } else {
             self.component()?
         };
@@ -198,7 +438,10 @@ impl Reader<'_> {
             }
             b'{' => {
                 self.skip_annotation()?;
-                Some(Canonical { factor: Decimal::ONE, dims: NONE })
+                Some(Canonical {
+                    factor: Decimal::ONE,
+                    dims: NONE,
+                })
             }
             _ => {
                 let start = self.i;
@@ -236,9 +479,15 @@ fn simple_unit(text: &str) -> Option<Canonical> {
     if text.is_empty() {
         return None;
     }
-    if let Some(rest) = text.strip_prefix("10*").or_else(|| text.strip_prefix("10^")) {
+    if let Some(rest) = text
+        .strip_prefix("10*")
+        .or_else(|| text.strip_prefix("10^"))
+    {
         let exp: i32 = rest.parse().ok()?;
-        return Some(Canonical { factor: pow10(exp)?, dims: NONE });
+        return Some(Canonical {
+            factor: pow10(exp)?,
+            dims: NONE,
+        });
     }
     if let Some(c) = atom_with_prefix(text) {
         return Some(c);
@@ -267,7 +516,10 @@ fn atom_with_prefix(text: &str) -> Option<Canonical> {
         if let Some(rest) = text.strip_prefix(prefix) {
             if let Some(a) = ATOMS.iter().find(|a| a.code == rest && a.metric) {
                 let base = atom_canonical(a)?;
-                return Some(Canonical { factor: base.factor.checked_mul(pow10(*exp)?)?, dims: base.dims });
+                return Some(Canonical {
+                    factor: base.factor.checked_mul(pow10(*exp)?)?,
+                    dims: base.dims,
+                });
             }
         }
     }
@@ -277,11 +529,20 @@ fn atom_with_prefix(text: &str) -> Option<Canonical> {
 fn atom_canonical(a: &Atom) -> Option<Canonical> {
     let factor = Decimal::from_str(a.factor).ok()?;
     let base = match a.def {
-        Def::Base(i) => Canonical { factor: Decimal::ONE, dims: dim(i) },
-        Def::Dimensionless => Canonical { factor: Decimal::ONE, dims: NONE },
+        Def::Base(i) => Canonical {
+            factor: Decimal::ONE,
+            dims: dim(i),
+        },
+        Def::Dimensionless => Canonical {
+            factor: Decimal::ONE,
+            dims: NONE,
+        },
         Def::Of(expr) => canonical(expr)?,
     };
-    Some(Canonical { factor: base.factor.checked_mul(factor)?, dims: base.dims })
+    Some(Canonical {
+        factor: base.factor.checked_mul(factor)?,
+        dims: base.dims,
+    })
 }
 
 fn pow10(exp: i32) -> Option<Decimal> {
@@ -309,12 +570,18 @@ mod tests {
     fn reads_common_units() {
         assert_eq!(factor("mg"), Decimal::from_str("0.001").unwrap());
         assert_eq!(factor("wk"), Decimal::from(604_800));
-        assert_eq!(canonical("cm.m").unwrap().dims, canonical("m2").unwrap().dims);
+        assert_eq!(
+            canonical("cm.m").unwrap().dims,
+            canonical("m2").unwrap().dims
+        );
         assert_eq!(canonical("m/m").unwrap().dims, canonical("1").unwrap().dims);
         assert_eq!(canonical("10*3/uL").unwrap().dims[0], -3);
         assert_eq!(canonical("mL/min/{1.73_m2}").unwrap().dims[2], -1);
         assert_eq!(canonical("week").unwrap(), canonical("wk").unwrap());
-        assert_ne!(canonical("year").unwrap().dims, canonical("a").unwrap().dims);
+        assert_ne!(
+            canonical("year").unwrap().dims,
+            canonical("a").unwrap().dims
+        );
         assert!(canonical("Cel").is_none());
         assert!(canonical("((((").is_none());
     }

@@ -61,7 +61,11 @@ pub(crate) static NULL: Value = Value::Null;
 impl<'a> Node<'a> {
     /// A node for a resource (its type from `resourceType`).
     pub fn resource(v: &'a Value) -> Node<'a> {
-        Node { value: v, ext: None, ty: index().resource_type_of(v).unwrap_or(TypeId::UNKNOWN) }
+        Node {
+            value: v,
+            ext: None,
+            ty: index().resource_type_of(v).unwrap_or(TypeId::UNKNOWN),
+        }
     }
     /// The JSON value (`null` for a primitive that has only an extension).
     pub fn json(&self) -> &'a Value {
@@ -138,7 +142,9 @@ impl<'a> Item<'a> {
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Item::String(t) => Some(t.as_str()),
-            Item::Node(n) if matches!(index().prim(n.ty), Some(Prim::String)) || n.ty == TypeId::UNKNOWN => {
+            Item::Node(n)
+                if matches!(index().prim(n.ty), Some(Prim::String)) || n.ty == TypeId::UNKNOWN =>
+            {
                 n.value.as_str()
             }
             _ => None,
@@ -147,16 +153,25 @@ impl<'a> Item<'a> {
 
     /// The type of this item as `type()` reports it.
     pub fn type_info(&self) -> TypeInfo {
-        let sys = |name| TypeInfo { namespace: "System", name };
+        let sys = |name| TypeInfo {
+            namespace: "System",
+            name,
+        };
         match self {
             Item::Node(n) => match n.type_name() {
-                Some(name) => TypeInfo { namespace: "FHIR", name },
+                Some(name) => TypeInfo {
+                    namespace: "FHIR",
+                    name,
+                },
                 None => match n.value {
                     Value::Bool(_) => sys("Boolean"),
                     Value::Number(x) if x.is_i64() => sys("Integer"),
                     Value::Number(_) => sys("Decimal"),
                     Value::String(_) => sys("String"),
-                    _ => TypeInfo { namespace: "FHIR", name: "Element" },
+                    _ => TypeInfo {
+                        namespace: "FHIR",
+                        name: "Element",
+                    },
                 },
             },
             Item::Boolean(_) => sys("Boolean"),
@@ -175,7 +190,9 @@ impl<'a> Item<'a> {
 /// Parses a JSON number's exact text as a decimal.
 pub(crate) fn json_decimal(n: &serde_json::Number) -> Option<Decimal> {
     let s = n.as_str();
-    Decimal::from_str(s).ok().or_else(|| Decimal::from_scientific(s).ok())
+    Decimal::from_str(s)
+        .ok()
+        .or_else(|| Decimal::from_scientific(s).ok())
 }
 
 fn node_to_system<'a>(n: &Node<'a>) -> Option<Item<'a>> {
@@ -185,9 +202,18 @@ fn node_to_system<'a>(n: &Node<'a>) -> Option<Item<'a>> {
         Some(Kind::Primitive(p)) => p,
         Some(_) => {
             let name = entry?.name;
-            return matches!(name, "Quantity" | "Age" | "Duration" | "Distance" | "Count" | "SimpleQuantity" | "MoneyQuantity")
-                .then(|| fhir_quantity(n.value))
-                .flatten();
+            return matches!(
+                name,
+                "Quantity"
+                    | "Age"
+                    | "Duration"
+                    | "Distance"
+                    | "Count"
+                    | "SimpleQuantity"
+                    | "MoneyQuantity"
+            )
+            .then(|| fhir_quantity(n.value))
+            .flatten();
         }
         None => {
             return match n.value {
@@ -220,13 +246,20 @@ fn node_to_system<'a>(n: &Node<'a>) -> Option<Item<'a>> {
 pub(crate) fn fhir_quantity(v: &Value) -> Option<Item<'_>> {
     let value = json_decimal(v.get("value")?.as_number()?)?;
     let ucum = v.get("system").and_then(Value::as_str) == Some("http://unitsofmeasure.org");
-    let unit = match (ucum, v.get("code").and_then(Value::as_str), v.get("unit").and_then(Value::as_str)) {
+    let unit = match (
+        ucum,
+        v.get("code").and_then(Value::as_str),
+        v.get("unit").and_then(Value::as_str),
+    ) {
         (true, Some(code), _) => code,
         (_, _, Some(unit)) => unit,
         (_, Some(code), None) => code,
         _ => "1",
     };
-    Some(Item::Quantity(Quantity { value, unit: Text::Borrowed(unit) }))
+    Some(Item::Quantity(Quantity {
+        value,
+        unit: Text::Borrowed(unit),
+    }))
 }
 
 /// The kind of a temporal item.

@@ -74,7 +74,9 @@ impl Indexer {
     /// The index rows of one resource.
     pub fn extract(&self, resource_type: &str, resource: &Value) -> IndexEntries {
         let mut ix = IndexEntries::default();
-        let ctx = EvalContext::default();
+        // `x as T` on several items filters (like `ofType`) instead of failing: several R4
+        // expressions (e.g. `Observation.component.value as Quantity`) rely on it.
+        let ctx = EvalContext { lenient_as: true, ..EvalContext::default() };
         for p in self.params(resource_type) {
             let Ok(items) = p.expr.evaluate(resource, &ctx) else { continue };
             for item in &items {

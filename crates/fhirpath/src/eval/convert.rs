@@ -6,7 +6,7 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use smallvec::smallvec;
 
-use super::{err, single, EvalResult, Evaluator, Scope};
+use super::{err, single, single_value, EvalResult, Evaluator, Scope};
 use crate::ast::{Call, Func};
 use crate::datetime::{Temporal, TemporalKind};
 use crate::error::Pos;
@@ -15,9 +15,17 @@ use crate::ucum;
 use crate::value::{Collection, Item, Quantity, Text};
 
 impl<'a> Evaluator<'_, 'a> {
-    pub(crate) fn value_call(&self, c: &'a Call, input: &[Item<'a>], pos: Pos, sc: Scope<'_, 'a>) -> EvalResult<'a> {
+    pub(crate) fn value_call(
+        &self,
+        c: &'a Call,
+        input: &[Item<'a>],
+        pos: Pos,
+        sc: Scope<'_, 'a>,
+    ) -> EvalResult<'a> {
         let conv = |target: Func| -> EvalResult<'a> {
-            let Some(item) = single(input, pos, c.func.name())? else { return Ok(Collection::new()) };
+            let Some(item) = single_value(input, pos, c.func.name())? else {
+                return Ok(Collection::new());
+            };
             let unit = match c.args.first() {
                 Some(a) => {
                     let v = self.eval(a, sc)?;
@@ -92,7 +100,13 @@ impl<'a> Evaluator<'_, 'a> {
             | Func::HourOf
             | Func::MinuteOf
             | Func::SecondOf
-            | Func::MillisecondOf => self.math_call(c, input, pos, sc),
+            | Func::MillisecondOf
+            | Func::TimezoneOffsetOf
+            | Func::DateOf
+            | Func::TimeOf => self.math_call(c, input, pos, sc),
+            Func::Sum | Func::Min | Func::Max | Func::Avg => {
+                super::math::aggregate(c.func, input, pos)
+            }
             _ => self.fhir_call(c, input, pos, sc),
         }
     }
@@ -129,7 +143,10 @@ pub(crate) fn convert<'a>(item: &Item<'a>, target: Func, unit: Option<&str>) -> 
         },
         Func::ToTime => match item {
             Item::Time(t) => Some(Item::Time(*t)),
-            Item::String(s) => Temporal::parse_time(s.as_str()).map(Item::Time),
+            Item::String(s) => {
+                let s = s.as_str();
+                Temporal::parse_time(s.strip_prefix('T').unwrap_or(s)).map(Item::Time)
+            }
             _ => None,
         },
         Func::ToQuantity => to_quantity(item, unit),
@@ -177,9 +194,22 @@ pub(crate) fn parse_decimal(s: &str) -> Option<Decimal> {
 fn to_quantity<'a>(item: &Item<'a>, unit: Option<&str>) -> Option<Item<'a>> {
     let q = match item {
         Item::Quantity(q) => q.clone(),
-        Item::Integer(i) => Quantity { value: Decimal::from(*i), unit: Text::Borrowed("1") },
-        Item::Decimal(d) => Quantity { value: *d, unit: Text::Borrowed("1") },
-        Item::Boolean(b) => Quantity { value: if *b { Decimal::new(10, 1) } else { Decimal::new(0, 1) }, unit: Text::Borrowed("1") },
+        Item::Integer(i) => Quantity {
+            value: Decimal::from(*i),
+            unit: Text::Borrowed("1"),
+        },
+        Item::Decimal(d) => Quantity {
+            value: *d,
+            unit: Text::Borrowed("1"),
+        },
+        Item::Boolean(b) => Quantity {
+            value: if *b {
+                Decimal::new(10, 1)
+            } else {
+                Decimal::new(0, 1)
+            },
+            unit: Text::Borrowed("1"),
+        },
         Item::String(s) => parse_quantity(s.as_str())?,
         _ => return None,
     };
@@ -192,7 +222,10 @@ fn to_quantity<'a>(item: &Item<'a>, unit: Option<&str>) -> Option<Item<'a>> {
                 return None;
             }
             let value = q.value.checked_mul(from.factor)?.checked_div(to.factor)?;
-            Some(Item::Quantity(Quantity { value, unit: Text::from(u.to_string()) }))
+            Some(Item::Quantity(Quantity {
+                value,
+                unit: Text::from(u.to_string()),
+            }))
         }
     }
 }
@@ -214,7 +247,10 @@ fn parse_quantity<'a>(s: &str) -> Option<Quantity<'a>> {
     } else {
         return None;
     };
-    Some(Quantity { value, unit: Text::from(unit) })
+    Some(Quantity {
+        value,
+        unit: Text::from(unit),
+    })
 }
 
 /// The `toString()` form of a System value (`None` for nodes of complex type).
@@ -232,13 +268,31 @@ pub(crate) fn to_string(item: &Item<'_>) -> Option<String> {
     })
 }
 
-pub(crate) fn check_string_input<'a>(item: &Item<'a>, pos: Pos, func: Func) -> Result<Text<'a>, crate::error::EvalError> {
+pub(crate) fn check_string_input<'a>(
+    item: &Item<'a>,
+    pos: Pos,
+    func: Func,
+) -> Result<Text<'a>, crate::error::EvalError> {
     match item {
         Item::String(t) => Ok(t.clone()),
         Item::Node(n) => match n.value {
             serde_json::Value::String(s) => Ok(Text::Borrowed(s)),
-            _ => err(pos, format!("{}() needs a String, got {}", func.name(), item.type_info().name)),
+            _ => err(
+                pos,
+                format!(
+                    "{}() needs a String, got {}",
+                    func.name(),
+                    item.type_info().name
+                ),
+            ),
         },
-        other => err(pos, format!("{}() needs a String, got {}", func.name(), other.type_info().name)),
+        other => err(
+            pos,
+            format!(
+                "{}() needs a String, got {}",
+                func.name(),
+                other.type_info().name
+            ),
+        ),
     }
 }

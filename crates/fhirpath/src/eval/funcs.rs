@@ -30,17 +30,30 @@ impl<'a> Evaluator<'_, 'a> {
         }
         match c.func {
             Func::Empty => boolean(input.is_empty()),
-            Func::AllTrue | Func::AnyTrue | Func::AllFalse | Func::AnyFalse => all_any(c.func, input, pos),
+            Func::AllTrue | Func::AnyTrue | Func::AllFalse | Func::AnyFalse => {
+                all_any(c.func, input, pos)
+            }
             Func::SubsetOf | Func::SupersetOf => {
                 let other = self.eval(&c.args[0], sc)?;
-                let (small, big) = if c.func == Func::SubsetOf { (input, &other[..]) } else { (&other[..], input) };
-                boolean(small.iter().all(|x| big.iter().any(|y| equal_items(x, y) == Some(true))))
+                let (small, big) = if c.func == Func::SubsetOf {
+                    (input, &other[..])
+                } else {
+                    (&other[..], input)
+                };
+                boolean(
+                    small
+                        .iter()
+                        .all(|x| big.iter().any(|y| equal_items(x, y) == Some(true))),
+                )
             }
             Func::Count => Ok(smallvec![Item::Integer(input.len() as i64)]),
             Func::Distinct => Ok(distinct(input.iter().cloned())),
             Func::IsDistinct => boolean(distinct(input.iter().cloned()).len() == input.len()),
             Func::OfType => {
-                let spec = c.type_arg.as_ref().ok_or_else(|| EvalError::new(pos, "ofType needs a type"))?;
+                let spec = c
+                    .type_arg
+                    .as_ref()
+                    .ok_or_else(|| EvalError::new(pos, "ofType needs a type"))?;
                 let mut out = Collection::new();
                 for item in input {
                     if self.is_type(item, spec, true, pos)? {
@@ -49,22 +62,32 @@ impl<'a> Evaluator<'_, 'a> {
                 }
                 Ok(out)
             }
-            Func::Is | Func::As => {
-                let spec = c.type_arg.as_ref().ok_or_else(|| EvalError::new(pos, "a type is needed"))?;
-                let Some(item) = single(input, pos, c.func.name())? else { return Ok(Collection::new()) };
-                let ok = self.is_type(item, spec, c.func == Func::As, pos)?;
-                if c.func == Func::Is {
-                    boolean(ok)
-                } else {
-                    Ok(if ok { smallvec![item.clone()] } else { Collection::new() })
-                }
+            Func::Is => {
+                let spec = c
+                    .type_arg
+                    .as_ref()
+                    .ok_or_else(|| EvalError::new(pos, "a type is needed"))?;
+                let Some(item) = single(input, pos, c.func.name())? else {
+                    return Ok(Collection::new());
+                };
+                boolean(self.is_type(item, spec, false, pos)?)
+            }
+            Func::As => {
+                let spec = c
+                    .type_arg
+                    .as_ref()
+                    .ok_or_else(|| EvalError::new(pos, "a type is needed"))?;
+                self.cast(input, spec, pos)
             }
             Func::Type => Ok(input.iter().map(type_of).collect()),
             Func::Not => match to_bool(input, pos)? {
                 None => Ok(Collection::new()),
                 Some(b) => boolean(!b),
             },
-            Func::Single => Ok(single(input, pos, "single()")?.cloned().into_iter().collect()),
+            Func::Single => Ok(single(input, pos, "single()")?
+                .cloned()
+                .into_iter()
+                .collect()),
             Func::First => Ok(input.first().cloned().into_iter().collect()),
             Func::Last => Ok(input.last().cloned().into_iter().collect()),
             Func::Tail => Ok(input.iter().skip(1).cloned().collect()),
@@ -80,11 +103,20 @@ impl<'a> Evaluator<'_, 'a> {
             }
             Func::Intersect => {
                 let other = self.eval(&c.args[0], sc)?;
-                Ok(distinct(input.iter().filter(|x| other.iter().any(|y| item_key_equal(x, y))).cloned()))
+                Ok(distinct(
+                    input
+                        .iter()
+                        .filter(|x| other.iter().any(|y| item_key_equal(x, y)))
+                        .cloned(),
+                ))
             }
             Func::Exclude => {
                 let other = self.eval(&c.args[0], sc)?;
-                Ok(input.iter().filter(|x| !other.iter().any(|y| item_key_equal(x, y))).cloned().collect())
+                Ok(input
+                    .iter()
+                    .filter(|x| !other.iter().any(|y| item_key_equal(x, y)))
+                    .cloned()
+                    .collect())
             }
             Func::Union => {
                 let other = self.eval(&c.args[0], sc)?;
@@ -103,7 +135,13 @@ impl<'a> Evaluator<'_, 'a> {
     }
 
     /// Functions whose arguments are evaluated per input item.
-    fn lambda_call(&self, c: &'a Call, input: &[Item<'a>], pos: Pos, sc: Scope<'_, 'a>) -> EvalResult<'a> {
+    fn lambda_call(
+        &self,
+        c: &'a Call,
+        input: &[Item<'a>],
+        pos: Pos,
+        sc: Scope<'_, 'a>,
+    ) -> EvalResult<'a> {
         match c.func {
             Func::Where | Func::Exists | Func::All => {
                 if c.args.is_empty() {
@@ -111,7 +149,8 @@ impl<'a> Evaluator<'_, 'a> {
                 }
                 let mut out = Collection::new();
                 for (i, item) in input.iter().enumerate() {
-                    let keep = to_bool(&self.eval_on(&c.args[0], item, i, sc)?, c.args[0].pos)?.unwrap_or(false);
+                    let keep = to_bool(&self.eval_on(&c.args[0], item, i, sc)?, c.args[0].pos)?
+                        .unwrap_or(false);
                     match (c.func, keep) {
                         (Func::Exists, true) => return boolean(true),
                         (Func::All, false) => return boolean(false),
@@ -139,7 +178,11 @@ impl<'a> Evaluator<'_, 'a> {
                     None => Collection::new(),
                 };
                 for (i, item) in input.iter().enumerate() {
-                    let scope = Scope { this: std::slice::from_ref(item), index: Some(i), total: Some(&total) };
+                    let scope = Scope {
+                        this: std::slice::from_ref(item),
+                        index: Some(i),
+                        total: Some(&total),
+                    };
                     total = self.eval(&c.args[0], scope)?;
                 }
                 Ok(total)
@@ -149,15 +192,26 @@ impl<'a> Evaluator<'_, 'a> {
                 if input.len() > 1 {
                     return err(pos, "iif() cannot be applied to more than one item");
                 }
-                let scope = Scope { this: input, index: sc.index, total: sc.total };
-                let crit = self.eval(&c.args[0], scope)?;
-                let chosen = match single(&crit, c.args[0].pos, "iif criterion")?.map(Item::to_system) {
-                    None | Some(Item::Boolean(false)) => c.args.get(2),
-                    Some(Item::Boolean(true)) => c.args.get(1),
-                    Some(other) => {
-                        return err(c.args[0].pos, format!("iif criterion must be Boolean, got {}", other.type_info().name))
-                    }
+                let scope = Scope {
+                    this: input,
+                    index: sc.index,
+                    total: sc.total,
                 };
+                let crit = self.eval(&c.args[0], scope)?;
+                let chosen =
+                    match single(&crit, c.args[0].pos, "iif criterion")?.map(Item::to_system) {
+                        None | Some(Item::Boolean(false)) => c.args.get(2),
+                        Some(Item::Boolean(true)) => c.args.get(1),
+                        Some(other) => {
+                            return err(
+                                c.args[0].pos,
+                                format!(
+                                    "iif criterion must be Boolean, got {}",
+                                    other.type_info().name
+                                ),
+                            )
+                        }
+                    };
                 match chosen {
                     Some(e) => self.eval(e, scope),
                     None => Ok(Collection::new()),
@@ -165,7 +219,9 @@ impl<'a> Evaluator<'_, 'a> {
             }
             Func::Trace => {
                 let label = self.eval(&c.args[0], sc)?;
-                let label = single(&label, pos, "trace name")?.and_then(|l| l.as_str().map(str::to_owned)).unwrap_or_default();
+                let label = single(&label, pos, "trace name")?
+                    .and_then(|l| l.as_str().map(str::to_owned))
+                    .unwrap_or_default();
                 if let Some(f) = self.ctx.trace {
                     match c.args.get(1) {
                         Some(proj) => {
@@ -207,7 +263,13 @@ impl<'a> Evaluator<'_, 'a> {
         Ok(out)
     }
 
-    fn sort(&self, keys: &'a [Expr], input: &[Item<'a>], pos: Pos, sc: Scope<'_, 'a>) -> EvalResult<'a> {
+    fn sort(
+        &self,
+        keys: &'a [Expr],
+        input: &[Item<'a>],
+        pos: Pos,
+        sc: Scope<'_, 'a>,
+    ) -> EvalResult<'a> {
         // A leading unary minus on a key means descending order.
         let keys: Vec<(&'a Expr, bool)> = keys
             .iter()
@@ -283,7 +345,16 @@ fn all_any<'a>(func: Func, input: &[Item<'a>], pos: Pos) -> EvalResult<'a> {
     for item in input {
         match item.to_system() {
             Item::Boolean(b) => values.push(b),
-            other => return err(pos, format!("{}() needs Boolean items, got {}", func.name(), other.type_info().name)),
+            other => {
+                return err(
+                    pos,
+                    format!(
+                        "{}() needs Boolean items, got {}",
+                        func.name(),
+                        other.type_info().name
+                    ),
+                )
+            }
         }
     }
     boolean(match func {

@@ -6,37 +6,72 @@ use smallvec::smallvec;
 
 use super::convert::check_string_input;
 use super::ops::string_of;
-use super::{err, single, EvalResult, Evaluator, Scope};
+use super::{err, single_value, EvalResult, Evaluator, Scope};
 use crate::ast::{Call, Func};
 use crate::error::{EvalError, Pos};
 use crate::value::{Collection, Item, Text};
 
-/// Compiles the pattern of `matches` (search, dot-all) or `matchesFull`/`replaceMatches`.
-pub(crate) fn compile_regex(func: Func, pattern: &str) -> Result<Regex, regex::Error> {
+/// Compiles the pattern of `matches` (a search) or `matchesFull` (whole string) or `replaceMatches`. Dot
+/// matches newlines; flags `i` (case-insensitive), `m` (multi-line anchors) and `x` (extended) may be added.
+pub(crate) fn compile_regex(func: Func, pattern: &str, flags: &str) -> Result<Regex, regex::Error> {
+    let mut prefix = String::from("(?s");
+    for f in flags.chars() {
+        match f {
+            'i' | 'm' | 'x' => prefix.push(f),
+            's' => {}
+            other => {
+                return Err(regex::Error::Syntax(format!(
+                    "unknown regular expression flag '{other}'"
+                )))
+            }
+        }
+    }
+    prefix.push(')');
     match func {
-        Func::MatchesFull => Regex::new(&format!("(?s)^(?:{pattern})$")),
-        _ => Regex::new(&format!("(?s){pattern}")),
+        Func::MatchesFull => Regex::new(&format!("{prefix}^(?:{pattern})$")),
+        _ => Regex::new(&format!("{prefix}{pattern}")),
     }
 }
 
 impl<'a> Evaluator<'_, 'a> {
     /// The `n`th argument as a single string (`None` when empty).
-    fn str_arg(&self, c: &'a Call, n: usize, sc: Scope<'_, 'a>) -> Result<Option<Text<'a>>, EvalError> {
-        let Some(arg) = c.args.get(n) else { return Ok(None) };
+    fn str_arg(
+        &self,
+        c: &'a Call,
+        n: usize,
+        sc: Scope<'_, 'a>,
+    ) -> Result<Option<Text<'a>>, EvalError> {
+        let Some(arg) = c.args.get(n) else {
+            return Ok(None);
+        };
         let v = self.eval(arg, sc)?;
-        match single(&v, arg.pos, "argument")? {
+        match single_value(&v, arg.pos, "argument")? {
             None => Ok(None),
             Some(item) => check_string_input(item, arg.pos, c.func).map(Some),
         }
     }
 
-    pub(crate) fn string_call(&self, c: &'a Call, input: &[Item<'a>], pos: Pos, sc: Scope<'_, 'a>) -> EvalResult<'a> {
+    pub(crate) fn string_call(
+        &self,
+        c: &'a Call,
+        input: &[Item<'a>],
+        pos: Pos,
+        sc: Scope<'_, 'a>,
+    ) -> EvalResult<'a> {
         if c.func == Func::Join {
             let sep = self.str_arg(c, 0, sc)?;
-            let parts: Vec<String> = input.iter().map(string_of).collect();
-            return Ok(smallvec![Item::string(parts.join(sep.as_ref().map_or("", Text::as_str)))]);
+            let parts: Vec<String> = input
+                .iter()
+                .filter(|i| !matches!(i, Item::Node(n) if n.value.is_null()))
+                .map(string_of)
+                .collect();
+            return Ok(smallvec![Item::string(
+                parts.join(sep.as_ref().map_or("", Text::as_str))
+            )]);
         }
-        let Some(item) = single(input, pos, c.func.name())? else { return Ok(Collection::new()) };
+        let Some(item) = single_value(input, pos, c.func.name())? else {
+            return Ok(Collection::new());
+        };
         let text = check_string_input(item, pos, c.func)?;
         let s = text.as_str();
         let one = |i: Item<'a>| -> EvalResult<'a> { Ok(smallvec![i]) };
@@ -49,22 +84,37 @@ impl<'a> Evaluator<'_, 'a> {
             Func::ToChars => Ok(s.chars().map(|ch| Item::string(ch.to_string())).collect()),
             Func::Substring => self.substring(c, s, sc),
             Func::Encode | Func::Decode | Func::Escape | Func::Unescape => {
-                let Some(kind) = self.str_arg(c, 0, sc)? else { return Ok(Collection::new()) };
-                Ok(codec(c.func, kind.as_str(), s).map(Item::string).into_iter().collect())
+                let Some(kind) = self.str_arg(c, 0, sc)? else {
+                    return Ok(Collection::new());
+                };
+                Ok(codec(c.func, kind.as_str(), s)
+                    .map(Item::string)
+                    .into_iter()
+                    .collect())
             }
-            Func::Matches | Func::MatchesFull | Func::ReplaceMatches => self.regex_call(c, s, pos, sc),
+            Func::Matches | Func::MatchesFull | Func::ReplaceMatches => {
+                self.regex_call(c, s, pos, sc)
+            }
             _ => {
-                let Some(arg) = self.str_arg(c, 0, sc)? else { return Ok(Collection::new()) };
+                let Some(arg) = self.str_arg(c, 0, sc)? else {
+                    return Ok(Collection::new());
+                };
                 let a = arg.as_str();
                 match c.func {
-                    Func::IndexOf => one(s.find(a).map_or(Item::Integer(-1), |b| int(s[..b].chars().count()))),
-                    Func::LastIndexOf => one(s.rfind(a).map_or(Item::Integer(-1), |b| int(s[..b].chars().count()))),
+                    Func::IndexOf => one(s
+                        .find(a)
+                        .map_or(Item::Integer(-1), |b| int(s[..b].chars().count()))),
+                    Func::LastIndexOf => one(s
+                        .rfind(a)
+                        .map_or(Item::Integer(-1), |b| int(s[..b].chars().count()))),
                     Func::StartsWith => one(Item::Boolean(s.starts_with(a))),
                     Func::EndsWith => one(Item::Boolean(s.ends_with(a))),
                     Func::Contains => one(Item::Boolean(s.contains(a))),
                     Func::Split => Ok(s.split(a).map(|p| Item::string(p.to_string())).collect()),
                     Func::Replace => {
-                        let Some(with) = self.str_arg(c, 1, sc)? else { return Ok(Collection::new()) };
+                        let Some(with) = self.str_arg(c, 1, sc)? else {
+                            return Ok(Collection::new());
+                        };
                         one(Item::string(s.replace(a, with.as_str())))
                     }
                     _ => err(pos, format!("'{}' is not a string function", c.func.name())),
@@ -75,7 +125,9 @@ impl<'a> Evaluator<'_, 'a> {
 
     fn substring(&self, c: &'a Call, s: &str, sc: Scope<'_, 'a>) -> EvalResult<'a> {
         let start = self.eval(&c.args[0], sc)?;
-        let Some(start) = self.integer_arg(&start, c.args[0].pos)? else { return Ok(Collection::new()) };
+        let Some(start) = self.integer_arg(&start, c.args[0].pos)? else {
+            return Ok(Collection::new());
+        };
         let len = match c.args.get(1) {
             Some(a) => self.integer_arg(&self.eval(a, sc)?, a.pos)?,
             None => None,
@@ -90,22 +142,38 @@ impl<'a> Evaluator<'_, 'a> {
     }
 
     fn regex_call(&self, c: &'a Call, s: &str, pos: Pos, sc: Scope<'_, 'a>) -> EvalResult<'a> {
-        let Some(pattern) = self.str_arg(c, 0, sc)? else { return Ok(Collection::new()) };
+        let Some(pattern) = self.str_arg(c, 0, sc)? else {
+            return Ok(Collection::new());
+        };
+        let flags = match c.func {
+            Func::ReplaceMatches => None,
+            _ => self.str_arg(c, 1, sc)?,
+        };
         let owned;
         let re = match &c.regex {
             Some(r) => r,
             None => {
-                owned = compile_regex(c.func, pattern.as_str())
-                    .map_err(|e| EvalError::new(c.args[0].pos, format!("invalid regular expression: {e}")))?;
+                owned = compile_regex(
+                    c.func,
+                    pattern.as_str(),
+                    flags.as_ref().map_or("", Text::as_str),
+                )
+                .map_err(|e| {
+                    EvalError::new(c.args[0].pos, format!("invalid regular expression: {e}"))
+                })?;
                 &owned
             }
         };
         if c.func == Func::ReplaceMatches {
-            let Some(with) = self.str_arg(c, 1, sc)? else { return Ok(Collection::new()) };
+            let Some(with) = self.str_arg(c, 1, sc)? else {
+                return Ok(Collection::new());
+            };
             if pattern.as_str().is_empty() {
                 return Ok(smallvec![Item::string(s.to_string())]);
             }
-            return Ok(smallvec![Item::string(re.replace_all(s, with.as_str()).into_owned())]);
+            return Ok(smallvec![Item::string(
+                re.replace_all(s, with.as_str()).into_owned()
+            )]);
         }
         let _ = pos;
         Ok(smallvec![Item::Boolean(re.is_match(s))])
@@ -122,7 +190,7 @@ fn codec(func: Func, kind: &str, s: &str) -> Option<String> {
         (Func::Decode, "base64" | "urlbase64") => String::from_utf8(base64_decode(s)?).ok(),
         (Func::Decode, "hex") => {
             let bytes = s.as_bytes();
-            if bytes.len() % 2 != 0 {
+            if !bytes.len().is_multiple_of(2) {
                 return None;
             }
             let raw: Option<Vec<u8>> = bytes
@@ -144,7 +212,11 @@ fn codec(func: Func, kind: &str, s: &str) -> Option<String> {
                 .collect(),
         ),
         (Func::Unescape, "html") => Some(
-            s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&"),
+            s.replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&amp;", "&"),
         ),
         (Func::Escape, "json") => {
             let quoted = serde_json::to_string(s).ok()?;
@@ -180,7 +252,11 @@ fn json_unescape(s: &str) -> String {
                     }
                 }
             }
-            Some(other) => out.push(other),
+            Some(c @ ('"' | '\\' | '/')) => out.push(c),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
             None => out.push('\\'),
         }
     }
@@ -190,7 +266,11 @@ fn json_unescape(s: &str) -> String {
 fn base64_encode(bytes: &[u8], url: bool) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for k in 0..4 {
             if k <= chunk.len() {

@@ -27,7 +27,9 @@ fn load_cases(xml: &str) -> Vec<Case> {
     let doc = roxmltree::Document::parse(xml).expect("suite XML parses");
     let mut cases = Vec::new();
     for t in doc.descendants().filter(|n| n.has_tag_name("test")) {
-        let Some(expr) = t.children().find(|n| n.has_tag_name("expression")) else { continue };
+        let Some(expr) = t.children().find(|n| n.has_tag_name("expression")) else {
+            continue;
+        };
         let mode = expr.attribute("mode").or(t.attribute("mode"));
         cases.push(Case {
             name: t.attribute("name").unwrap_or("?").to_string(),
@@ -41,7 +43,12 @@ fn load_cases(xml: &str) -> Vec<Case> {
             outputs: t
                 .children()
                 .filter(|n| n.has_tag_name("output"))
-                .map(|o| (o.attribute("type").map(str::to_string), o.text().unwrap_or("").to_string()))
+                .map(|o| {
+                    (
+                        o.attribute("type").map(str::to_string),
+                        o.text().unwrap_or("").to_string(),
+                    )
+                })
                 .collect(),
         });
     }
@@ -54,8 +61,14 @@ fn run_case(case: &Case, inputs: &HashMap<String, Value>) -> Result<Option<Strin
         Some(f) => Some(inputs.get(f).ok_or_else(|| format!("missing input {f}"))?),
         None => None,
     };
-    let context_type = resource.and_then(|r| r.get("resourceType")).and_then(Value::as_str);
-    let opts = CompileOptions { context_type, strict: case.strict, check_ordered_functions: case.check_ordered };
+    let context_type = resource
+        .and_then(|r| r.get("resourceType"))
+        .and_then(Value::as_str);
+    let opts = CompileOptions {
+        context_type,
+        strict: case.strict,
+        check_ordered_functions: case.check_ordered,
+    };
     let compiled = Expression::compile_with(&case.expression, &opts);
     let ctx = EvalContext::default();
     let result = match &compiled {
@@ -74,9 +87,14 @@ fn run_case(case: &Case, inputs: &HashMap<String, Value>) -> Result<Option<Strin
     };
     if let Some(expected) = &case.invalid {
         return match result {
-            Ok(v) => Err(format!("expected a {expected} error, got {}", result_to_json(&v))),
+            Ok(v) => Err(format!(
+                "expected a {expected} error, got {}",
+                result_to_json(&v)
+            )),
             Err((kind, _)) if kind == expected => Ok(None),
-            Err((kind, msg)) => Ok(Some(format!("expected {expected} error, raised {kind}: {msg}"))),
+            Err((kind, msg)) => Ok(Some(format!(
+                "expected {expected} error, raised {kind}: {msg}"
+            ))),
         };
     }
     let items = result.map_err(|(_, msg)| msg)?;
@@ -110,7 +128,10 @@ fn run_case(case: &Case, inputs: &HashMap<String, Value>) -> Result<Option<Strin
         expected.sort_by(|a, b| a.1.cmp(&b.1));
     }
     let matches = actual.len() == expected.len()
-        && actual.iter().zip(&expected).all(|((aty, av), (ety, ev))| av == ev && ety.as_ref().is_none_or(|t| t == aty));
+        && actual
+            .iter()
+            .zip(&expected)
+            .all(|((aty, av), (ety, ev))| av == ev && ety.as_ref().is_none_or(|t| t == aty));
     if matches {
         Ok(None)
     } else {
@@ -122,9 +143,16 @@ fn run_case(case: &Case, inputs: &HashMap<String, Value>) -> Result<Option<Strin
 fn official_r4_suite() {
     let shared = crate::shared_dir();
     let suite = shared.join("testdata/fhirpath-r4/fhir-test-cases/r4/fhirpath/tests-fhir-r4.xml");
-    let suite = if suite.exists() { suite } else { shared.join("testdata/fhirpath-r4/fhir-test-cases/r4/tests-fhir-r4.xml") };
+    let suite = if suite.exists() {
+        suite
+    } else {
+        shared.join("testdata/fhirpath-r4/fhir-test-cases/r4/tests-fhir-r4.xml")
+    };
     let Ok(xml) = fs::read_to_string(&suite) else {
-        println!("notice: {} not found, FHIRPath conformance suite skipped", suite.display());
+        println!(
+            "notice: {} not found, FHIRPath conformance suite skipped",
+            suite.display()
+        );
         return;
     };
     let json_dir = shared.join("testdata/fhirpath-r4/fhirpath.js/resources/r4");
@@ -136,13 +164,18 @@ fn official_r4_suite() {
                 continue;
             }
             let path = json_dir.join(f.replace(".xml", ".json"));
-            let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            inputs.insert(f.clone(), serde_json::from_str::<Value>(&text).expect("input JSON parses"));
+            let text =
+                fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            inputs.insert(
+                f.clone(),
+                serde_json::from_str::<Value>(&text).expect("input JSON parses"),
+            );
         }
     }
     let (mut passed, mut failed, mut notes) = (0, Vec::new(), Vec::new());
     for case in &cases {
-        let outcome = std::panic::catch_unwind(|| run_case(case, &inputs)).unwrap_or_else(|_| Err("panicked".into()));
+        let outcome = std::panic::catch_unwind(|| run_case(case, &inputs))
+            .unwrap_or_else(|_| Err("panicked".into()));
         match outcome {
             Ok(note) => {
                 passed += 1;
@@ -150,7 +183,11 @@ fn official_r4_suite() {
                     notes.push(format!("{}: {n}", case.name));
                 }
             }
-            Err(reason) => failed.push(format!("{} `{}`: {reason}", case.name, case.expression.trim())),
+            Err(reason) => failed.push(format!(
+                "{} `{}`: {reason}",
+                case.name,
+                case.expression.trim()
+            )),
         }
     }
     for f in &failed {
@@ -161,5 +198,8 @@ fn official_r4_suite() {
     }
     println!("{passed} passed, {} failed", failed.len());
     assert_eq!(cases.len(), 935, "the suite has 935 tests");
-    assert!(passed >= FLOOR, "conformance regressed: {passed} passed, floor is {FLOOR}");
+    assert!(
+        passed >= FLOOR,
+        "conformance regressed: {passed} passed, floor is {FLOOR}"
+    );
 }

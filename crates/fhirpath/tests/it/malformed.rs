@@ -5,12 +5,82 @@ use serde_json::json;
 use weave_fhirpath::{EvalContext, Expression};
 
 const PIECES: &[&str] = &[
-    "Patient", "name", "given", ".", "(", ")", "[", "]", "{", "}", "'a'", "'", "`x`", "1", "2.5", "-", "+", "*", "/",
-    "|", "&", "=", "!=", "~", "<", ">=", "and", "or", "xor", "implies", "is", "as", "in", "contains", "div", "mod",
-    "where(", "select(", "exists(", "iif(", "$this", "$index", "$total", "%resource", "%", "@2014-01", "@T10:30",
-    "@2014-01-01T10:00:00Z", "3 'mg'", "4 days", ",", "first()", "substring(", "ofType(", "Quantity", "true", "/*",
-    "*/", "//", "\n", " ", "\\u00", "\\", "extension(", "resolve()", "aggregate(", "sort(-", "repeat(", "$", "#", "é",
-    "lowBoundary(", "matches('[a-", "replaceMatches('(', 'x')", "toQuantity('", "2147483648000000000000",
+    "Patient",
+    "name",
+    "given",
+    ".",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    "'a'",
+    "'",
+    "`x`",
+    "1",
+    "2.5",
+    "-",
+    "+",
+    "*",
+    "/",
+    "|",
+    "&",
+    "=",
+    "!=",
+    "~",
+    "<",
+    ">=",
+    "and",
+    "or",
+    "xor",
+    "implies",
+    "is",
+    "as",
+    "in",
+    "contains",
+    "div",
+    "mod",
+    "where(",
+    "select(",
+    "exists(",
+    "iif(",
+    "$this",
+    "$index",
+    "$total",
+    "%resource",
+    "%",
+    "@2014-01",
+    "@T10:30",
+    "@2014-01-01T10:00:00Z",
+    "3 'mg'",
+    "4 days",
+    ",",
+    "first()",
+    "substring(",
+    "ofType(",
+    "Quantity",
+    "true",
+    "/*",
+    "*/",
+    "//",
+    "\n",
+    " ",
+    "\\u00",
+    "\\",
+    "extension(",
+    "resolve()",
+    "aggregate(",
+    "sort(-",
+    "repeat(",
+    "$",
+    "#",
+    "é",
+    "lowBoundary(",
+    "matches('[a-",
+    "replaceMatches('(', 'x')",
+    "toQuantity('",
+    "2147483648000000000000",
 ];
 
 struct XorShift(u64);
@@ -43,7 +113,9 @@ fn random_token_soup_never_panics() {
     let (mut parsed, mut rejected) = (0, 0);
     for _ in 0..20_000 {
         let n = 1 + (rng.next() % 12) as usize;
-        let src: String = (0..n).map(|_| PIECES[(rng.next() % PIECES.len() as u64) as usize]).collect();
+        let src: String = (0..n)
+            .map(|_| PIECES[(rng.next() % PIECES.len() as u64) as usize])
+            .collect();
         match Expression::compile(&src) {
             Ok(expr) => {
                 parsed += 1;
@@ -59,7 +131,10 @@ fn random_token_soup_never_panics() {
             }
         }
     }
-    assert!(parsed > 500 && rejected > 1_000, "parsed {parsed}, rejected {rejected}");
+    assert!(
+        parsed > 500 && rejected > 1_000,
+        "parsed {parsed}, rejected {rejected}"
+    );
 }
 
 #[test]
@@ -84,13 +159,28 @@ fn deep_nesting_is_an_error_not_a_crash() {
         "a".to_string() + &"[0]".repeat(100_000),
     ] {
         let err = Expression::compile(&src).expect_err("too deep");
-        assert!(err.message.contains("deep") || err.message.contains("expected"), "{}", err.message);
+        assert!(
+            err.message.contains("deep") || err.message.contains("expected"),
+            "{}",
+            err.message
+        );
     }
-    // Moderately deep expressions still work.
-    let src = "1".to_string() + &" + 1".repeat(200);
+    // Expressions just under the depth limit compile and evaluate without exhausting the stack.
+    let src = "1".to_string() + &" + 1".repeat(250);
     let expr = Expression::compile(&src).unwrap();
     let out = expr.evaluate_empty(&EvalContext::default()).unwrap();
-    assert_eq!(weave_fhirpath::result_to_json(&out)[0]["value"], "201");
+    assert_eq!(weave_fhirpath::result_to_json(&out)[0]["value"], "251");
+    let resource = patient();
+    for src in [
+        format!("{}name{}", "where(".repeat(120), ".exists())".repeat(120)),
+        format!("{}1{}", "(-".repeat(120), ")".repeat(120)),
+        "name".to_string() + &".select($this)".repeat(250),
+        format!("{}true{}", "iif(".repeat(120), ", true, false)".repeat(120)),
+    ] {
+        let expr = Expression::compile(&src).unwrap_or_else(|e| panic!("{}: {e}", &src[..40]));
+        expr.evaluate(&resource, &EvalContext::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", &src[..40]));
+    }
 }
 
 #[test]
