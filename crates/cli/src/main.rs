@@ -2,6 +2,7 @@
 
 mod bench;
 mod config;
+mod demo;
 mod fhirpath;
 mod import;
 
@@ -23,10 +24,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Generate a synthetic borough, load it, and serve it (prints the URL).
+    Demo(demo::DemoArgs),
     /// Serve the FHIR API over HTTP.
     Serve(config::ServeArgs),
     /// Load transaction/batch Bundles (.json) and NDJSON files (.ndjson), or whole folders of them.
     Import(import::ImportArgs),
+    /// Write a synthetic borough's source files (FHIR, HL7 v2, CLD CSV, truth.json) to a folder.
+    Generate(demo::GenerateArgs),
     /// Evaluate a FHIRPath expression against a JSON resource.
     Fhirpath(fhirpath::FhirpathArgs),
     /// Workload benchmarks.
@@ -38,6 +43,8 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     config::init_logging();
     let result: Result<()> = match cli.command {
+        Command::Demo(args) => demo::demo(&args),
+        Command::Generate(args) => demo::generate(&args),
         Command::Serve(args) => config::serve(&args),
         Command::Import(args) => import::run(&args),
         Command::Bench(cmd) => bench::run(&cmd),

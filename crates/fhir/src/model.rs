@@ -249,8 +249,7 @@ impl Model {
 
     /// True for concrete resource types (not Resource/DomainResource).
     pub fn is_resource_type(&self, name: &str) -> bool {
-        self.type_def(name)
-            .is_some_and(|t| t.kind == TypeKind::Resource && !t.is_abstract)
+        self.resource_names.binary_search_by(|n| n.as_str().cmp(name)).is_ok()
     }
 
     /// The concrete resource type names, sorted.

@@ -13,6 +13,7 @@
 //! | `PayloadTooLarge` | 413 | `too-costly` |
 //! | `UnsupportedMediaType` | 415 | `not-supported` |
 //! | `Unprocessable` | 422 | `processing` / as given |
+//! | `Unavailable` | 503 | `transient` (retry) |
 //! | `Internal` | 500 | `exception` (detail only in the log) |
 
 use axum::http::{HeaderValue, StatusCode};
@@ -45,6 +46,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("unprocessable")]
     Unprocessable(Vec<Issue>),
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -73,6 +76,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -92,6 +96,7 @@ impl ApiError {
             ApiError::Conflict(m) | ApiError::PreconditionFailed(m) => one(IssueType::Conflict, m),
             ApiError::Gone(m) => one(IssueType::Deleted, m),
             ApiError::PayloadTooLarge(m) => one(IssueType::TooCostly, m),
+            ApiError::Unavailable(m) => one(IssueType::Transient, m),
             ApiError::Internal(_) => one(
                 IssueType::Exception,
                 &"internal server error; the details are in the server log".to_string(),
@@ -111,6 +116,7 @@ impl From<StoreError> for ApiError {
             StoreError::VersionConflict { .. } => ApiError::PreconditionFailed(e.to_string()),
             StoreError::Conflict(m) => ApiError::Conflict(m),
             StoreError::Invalid(m) => ApiError::invalid(m),
+            StoreError::CommitFailed(m) => ApiError::Unavailable(format!("{m}; nothing was written, retry")),
             other => ApiError::Internal(other.to_string()),
         }
     }

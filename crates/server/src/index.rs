@@ -24,6 +24,8 @@ impl From<SearchError> for ApiError {
 
 /// Parses a conditional-interaction query (`identifier=a|b&…`) strictly.
 fn conditional(indexer: &Indexer, t: &str, cond: &str) -> Result<ParsedSearch, ApiError> {
+    // `If-None-Exist` may carry the type as well: `Patient?identifier=…`.
+    let cond = cond.strip_prefix(t).and_then(|c| c.strip_prefix('?')).unwrap_or(cond);
     let pairs: Vec<(String, String)> = form_urlencoded::parse(cond.as_bytes()).into_owned().collect();
     if pairs.is_empty() {
         return Err(ApiError::invalid(format!("the condition on {t} has no search parameters")));

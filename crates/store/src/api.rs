@@ -39,6 +39,10 @@ pub trait WriteTx {
     ) -> Result<Written, StoreError>;
     /// Writes a deletion tombstone. `None` when there is no live version to delete.
     fn delete(&mut self, resource_type: &str, id: &str) -> Result<Option<Written>, StoreError>;
+    /// Protects the rest of this job with a savepoint, for a job that must check something after
+    /// writing: if it then fails, only its own writes are undone and its group commits as usual.
+    /// It costs a copy of every page the job touches afterwards, so ordinary jobs check first.
+    fn savepoint(&mut self) -> Result<(), StoreError>;
     /// Runs a search inside the transaction (sees the job's own writes).
     fn search(&mut self, query: &SearchQuery) -> Result<SearchPage, StoreError>;
 }

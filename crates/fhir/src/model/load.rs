@@ -18,6 +18,9 @@ const VS_PREFIX: &str = "http://hl7.org/fhir/ValueSet/";
 const SP_PREFIX: &str = "http://hl7.org/fhir/SearchParameter/";
 
 /// Restores a prefix the generator removed (stored text without `:`).
+/// The R4 value set of resource type names.
+const RESOURCE_TYPES_VS: &str = "http://hl7.org/fhir/ValueSet/resource-types";
+
 fn expand(prefix: &str, s: &str) -> String {
     if s.contains(':') {
         s.to_string()
@@ -333,9 +336,15 @@ fn assemble(
             _ => None,
         })
         .collect();
+    // The definitions package also carries SubscriptionStatus (an R4B/R5 resource); R4's own
+    // resource-types value set is the authority on what is a resource here.
+    let r4_types = vs_by_url
+        .get(RESOURCE_TYPES_VS)
+        .and_then(|&i| value_sets.get(i as usize));
     let mut resource_names: Vec<String> = types
         .iter()
         .filter(|t| t.kind == TypeKind::Resource && !t.is_abstract)
+        .filter(|t| r4_types.is_none_or(|vs| vs.contains(None, &t.name)))
         .map(|t| t.name.clone())
         .collect();
     resource_names.sort();

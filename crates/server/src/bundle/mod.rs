@@ -75,7 +75,9 @@ async fn response_entry(resp: Response) -> Value {
     if let Some(e) = etag {
         response.insert("etag".into(), Value::String(e));
     }
-    if let Some(lm) = last_modified.and_then(|lm| http_to_instant(&lm)) {
+    // The resource's own lastUpdated is exact; the HTTP header only has whole seconds.
+    let exact = parsed.as_ref().and_then(|v| v.get("meta")?.get("lastUpdated")?.as_str().map(str::to_owned));
+    if let Some(lm) = exact.or_else(|| last_modified.and_then(|lm| http_to_instant(&lm))) {
         response.insert("lastModified".into(), Value::String(lm));
     }
     let mut entry = Map::new();

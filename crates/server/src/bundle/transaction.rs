@@ -233,6 +233,12 @@ fn execute(
         _ => 3,
     };
     plans.sort_by_key(|p| (order(&p.entry.method), p.entry.index));
+    let (deferred, plans): (Vec<Planned>, Vec<Planned>) =
+        plans.into_iter().partition(|p| !p.conditional_refs.is_empty() && order(&p.entry.method) < 3);
+    if !deferred.is_empty() {
+        // Those entries are checked after writing: protect the job so a failure undoes only it.
+        tx.savepoint()?;
+    }
     // The job contract: every check happens before the first write.
     let mut actions = Vec::with_capacity(plans.len());
     for p in plans {
@@ -250,6 +256,7 @@ fn execute(
     for (i, action) in actions {
         results.push((i, AnyOutcome::Write(apply_one(tx, action)?)));
     }
+    run_deferred(tx, indexer, deferred, &mut results)?;
     Ok(results)
 }
 
@@ -295,37 +302,68 @@ fn resolve_conditionals(
             map.insert(f.clone(), format!("{t}/{id}"));
         }
     }
-    let changed = map != *tentative;
+    // References were rewritten to the tentative `Type/id`s before the job; where a condition
+    // chose another target, rewrite them again from the tentative to the final target.
+    let moved: HashMap<String, String> = tentative
+        .iter()
+        .filter_map(|(full_url, old)| map.get(full_url).filter(|new| *new != old).map(|new| (old.clone(), new.clone())))
+        .collect();
     for p in plans.iter_mut() {
-        let needs = changed || !p.conditional_refs.is_empty();
+        let needs = !moved.is_empty() || !p.conditional_refs.is_empty();
         if !needs || p.entry.method == Method::DELETE {
             continue;
         }
         let Some(resource) = p.entry.resource.as_mut() else { continue };
         let mut scan = RefScan::default();
-        rewrite(resource, &map, &mut scan);
+        rewrite(resource, &moved, &mut scan);
         for c in std::mem::take(&mut p.conditional_refs) {
-            let target = resolve_reference(tx, indexer, &c, p.entry.index)?;
-            replace_reference(resource, &c, &target);
+            match resolve_reference(tx, indexer, &c, p.entry.index)? {
+                Some(target) => replace_reference(resource, &c, &target),
+                // It may match a resource this transaction creates: resolved after the writes.
+                None => p.conditional_refs.push(c),
+            }
         }
         if let Some(id) = &p.id {
             crate::crud::set_id(resource, id);
         }
-        if p.entry.method != Method::PATCH {
+        if p.entry.method != Method::PATCH && p.conditional_refs.is_empty() {
             finish(p, indexer);
         }
     }
     Ok(existing)
 }
 
-fn resolve_reference(tx: &mut dyn WriteTx, indexer: &Indexer, reference: &str, at: usize) -> Result<String, ApiError> {
+/// Writes the entries whose conditional references matched nothing before the transaction's
+/// other writes: now they may match a resource the transaction created.
+fn run_deferred(tx: &mut dyn WriteTx, indexer: &Indexer, deferred: Vec<Planned>, results: &mut Vec<(usize, AnyOutcome)>) -> Result<(), ApiError> {
+    for mut p in deferred {
+        let at = p.entry.index;
+        for c in std::mem::take(&mut p.conditional_refs) {
+            let target = resolve_reference(tx, indexer, &c, at)?.ok_or_else(|| {
+                ApiError::invalid(format!("entry {at}: the conditional reference '{c}' matches no resource"))
+            })?;
+            if let Some(resource) = p.entry.resource.as_mut() {
+                replace_reference(resource, &c, &target);
+            }
+        }
+        if p.entry.method != Method::PATCH {
+            finish(&mut p, indexer);
+        }
+        let action = check_one(tx, indexer, p)?;
+        results.push((at, AnyOutcome::Write(apply_one(tx, action)?)));
+    }
+    Ok(())
+}
+
+/// The target of a conditional reference: `None` when nothing matches (yet).
+fn resolve_reference(tx: &mut dyn WriteTx, indexer: &Indexer, reference: &str, at: usize) -> Result<Option<String>, ApiError> {
     let (t, q) = reference.split_once('?').unwrap_or((reference, ""));
     if !weave_fhir::r4().is_resource_type(t) {
         return Err(ApiError::invalid(format!("entry {at}: the reference '{reference}' names an unknown type")));
     }
     match index::find(tx, indexer, t, q)?.as_slice() {
-        [one] => Ok(format!("{t}/{one}")),
-        [] => Err(ApiError::invalid(format!("entry {at}: the conditional reference '{reference}' matches no resource"))),
+        [one] => Ok(Some(format!("{t}/{one}"))),
+        [] => Ok(None),
         many => Err(ApiError::PreconditionFailed(format!(
             "entry {at}: the conditional reference '{reference}' matches {} resources; it must match one",
             many.len()

@@ -231,7 +231,8 @@ impl Resp {
     }
 
     /// Asserts the status, a FHIR JSON content type and an error `OperationOutcome` with a
-    /// diagnostic; returns all diagnostics joined (lower-cased) for further checks.
+    /// diagnostic; returns all diagnostics and issue expressions joined (lower-cased) for
+    /// further checks.
     #[track_caller]
     pub fn outcome(self, status: StatusCode) -> String {
         let resp = self.expect(status);
@@ -242,6 +243,7 @@ impl Resp {
         let mut diags: Vec<String> = Vec::new();
         for i in v["issue"].as_array().into_iter().flatten() {
             diags.extend(i["diagnostics"].as_str().map(str::to_lowercase));
+            diags.extend(i["expression"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_lowercase));
         }
         diags.join(" | ")
     }
@@ -303,5 +305,25 @@ fn short(v: &Value) -> String {
         format!("{}…", &s[..s.char_indices().nth(120).map_or(s.len(), |(i, _)| i)])
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn differences_are_found_and_server_fields_ignored() {
+        let parse = |s: &str| serde_json::from_str::<Value>(s).expect("json");
+        let a = parse(r#"{"resourceType": "Patient", "id": "a", "meta": {"versionId": "1", "lastUpdated": "x"}, "n": [1, {"b": 1.50}]}"#);
+        let b = parse(r#"{"resourceType": "Patient", "id": "b", "n": [1, {"b": 1.50}]}"#);
+        assert_eq!(first_difference(&strip_server_fields(&a), &strip_server_fields(&b)), None);
+        let c = parse(r#"{"resourceType": "Patient", "n": [1, {"b": 1.5}]}"#);
+        assert_eq!(first_difference(&strip_server_fields(&b), &c).as_deref(), Some(".n[1].b: 1.50 != 1.5"));
+        let tagged = json!({"resourceType": "Patient", "meta": {"versionId": "1", "tag": [{"code": "t"}]}});
+        assert!(first_difference(&strip_server_fields(&tagged), &c).is_some(), "meta.tag is compared");
+        assert!(first_difference(&json!({"a": [1]}), &json!({"a": [1, 2]})).is_some());
+        assert_eq!(etag_version("W/\"12\""), Some(12));
     }
 }

@@ -3,9 +3,12 @@
 //! test, through the real `weave serve` binary). Tests that use /work/shared print a notice and
 //! pass when it is absent.
 
+mod bad_input;
 mod check;
+mod crash;
 mod examples;
-mod synthea;
 mod fhir_xml;
 mod patch;
 mod rest;
+mod synthea;
+mod transaction;

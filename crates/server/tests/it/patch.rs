@@ -13,6 +13,9 @@
 //! be FHIR element names (`/`, `~1`: A.14, A.15) and mixed-type arrays (A.8). Cases whose RFC
 //! result is not valid FHIR (an empty object: A.10; an array inside an array: A.16) must be
 //! rejected by the server (it validates the patched resource) and write nothing.
+//!
+//! The FHIRPath Patch cases are converted from XML with [`crate::fhir_xml`]. `xml-patch-tests.xml`
+//! (XML Patch, RFC 5261) is not run: this server speaks FHIR JSON only.
 
 use crate::check::{first_difference, read_json, shared_dir, strip_server_fields, Server};
 use crate::fhir_xml;

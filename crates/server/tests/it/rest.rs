@@ -8,6 +8,7 @@ use crate::check::{etag_version, Server, BASE};
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 use std::collections::HashSet;
+use std::sync::Arc;
 
 const SYS: &str = "urn:weave-test:ids";
 
@@ -459,4 +460,46 @@ async fn metadata_is_a_capability_statement() {
     // The statement is itself valid FHIR.
     let issues = weave_fhir::validate::validate_resource(weave_fhir::r4(), &cs);
     assert!(issues.iter().all(|i| !i.is_error()), "invalid CapabilityStatement: {issues:?}");
+}
+
+/// Runs `n` copies of a request concurrently; returns the statuses.
+async fn concurrently<F, Fut>(s: &Arc<Server>, n: usize, f: F) -> Vec<u16>
+where
+    F: Fn(Arc<Server>) -> Fut,
+    Fut: std::future::Future<Output = u16> + Send + 'static,
+{
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        tasks.spawn(f(Arc::clone(s)));
+    }
+    let mut out = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        out.push(r.expect("task"));
+    }
+    out.sort_unstable();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_respect_if_match_and_if_none_exist() {
+    let s = Arc::new(Server::new());
+    let (id, body) = s.create(&patient("Race")).await;
+    let statuses = concurrently(&s, 12, |s| {
+        let (url, body) = (format!("/Patient/{id}"), body.clone());
+        async move { s.put(&url).header("if-match", "W/\"1\"").json(&body).send().await.status.as_u16() }
+    })
+    .await;
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "exactly one If-Match winner: {statuses:?}");
+    assert!(statuses.iter().all(|s| matches!(s, 200 | 412)), "{statuses:?}");
+    assert_eq!(s.get(&format!("/Patient/{id}")).send().await.version(), 2);
+
+    let cond = format!("identifier={}", enc(&format!("{SYS}|race")));
+    let statuses = concurrently(&s, 12, |s| {
+        let (cond, r) = (cond.clone(), with_identifier(patient("Race"), "race"));
+        async move { s.post("/Patient").header("if-none-exist", &cond).json(&r).send().await.status.as_u16() }
+    })
+    .await;
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "exactly one conditional create: {statuses:?}");
+    assert!(statuses.iter().all(|s| matches!(s, 200 | 201)), "{statuses:?}");
+    assert_eq!(s.count("Patient").await, 2);
 }

@@ -6,14 +6,14 @@ use crate::check::{files_with_ext, read_json, shared_dir, Server};
 use axum::http::StatusCode;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 const WORKERS: usize = 4;
 
 /// Posts one bundle; returns a failure message or `None`.
-async fn post_bundle(server: &Server, path: &PathBuf) -> Option<String> {
+async fn post_bundle(server: &Server, path: &Path) -> Option<String> {
     let bundle = read_json(path);
     let n = bundle["entry"].as_array().map_or(0, Vec::len);
     let resp = server.post("/").json(&bundle).send().await;

@@ -34,10 +34,10 @@ fn history_filter(c: &Connection, q: &HistoryQuery, up_to: i64) -> Result<Option
         args.push(SqlValue::Integer(since));
     }
     if let Some((lo, hi)) = q.at {
-        // Versions written inside the period, or the one current when it began.
+        // Versions written inside the period, or the one current at its first instant.
         sql.push_str(&format!(
             " AND ((v.last_updated >= ? AND v.last_updated <= ?) OR v.seq IN \
-             (SELECT MAX(seq) FROM version WHERE last_updated < ? AND seq <= ?{scope_sql} GROUP BY rid))"
+             (SELECT MAX(seq) FROM version WHERE last_updated <= ? AND seq <= ?{scope_sql} GROUP BY rid))"
         ));
         args.extend([SqlValue::Integer(lo), SqlValue::Integer(hi), SqlValue::Integer(lo), SqlValue::Integer(up_to)]);
         args.extend(scope_args);

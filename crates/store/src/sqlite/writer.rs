@@ -77,9 +77,18 @@ fn run_batch(conn: &Connection, batch: Vec<Job>, state: &mut WriterState) -> std
         }
         let now = now_micros().max(state.last_ts + 1);
         state.last_ts = now;
-        let mut tx = SqliteTx { conn, now, next_seq: &mut state.next_seq, wrote: false };
+        let mut tx = SqliteTx { conn, now, next_seq: &mut state.next_seq, wrote: false, protected: false };
         let outcome = catch_unwind(AssertUnwindSafe(|| job(&mut tx)));
-        let wrote = tx.wrote;
+        let (wrote, protected) = (tx.wrote, tx.protected);
+        if protected {
+            let keep = matches!(&outcome, Ok(o) if o.succeeded);
+            let end = if keep { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+            if let Err(e) = conn.execute_batch(end) {
+                tracing::error!(error = %e, "a job's savepoint could not be closed; its group is rolled back");
+                poisoned = true;
+            }
+        }
+        let wrote = wrote && !protected;
         match outcome {
             Ok(o) if o.succeeded || !wrote => outcomes.push(o),
             Ok(o) => {
@@ -136,6 +145,8 @@ struct SqliteTx<'c> {
     next_seq: &'c mut i64,
     /// Set by the first write: a job that fails after it forces its group to roll back.
     wrote: bool,
+    /// The job asked for a savepoint (see [`WriteTx::savepoint`]).
+    protected: bool,
 }
 
 impl SqliteTx<'_> {
@@ -251,6 +262,17 @@ impl WriteTx for SqliteTx<'_> {
 
     fn search(&mut self, query: &SearchQuery) -> Result<SearchPage, StoreError> {
         super::search::search(self.conn, query)
+    }
+
+    fn savepoint(&mut self) -> Result<(), StoreError> {
+        if !self.protected {
+            if self.wrote {
+                return Err(StoreError::Invalid("a savepoint must be taken before the job's first write".into()));
+            }
+            self.conn.execute_batch("SAVEPOINT job")?;
+            self.protected = true;
+        }
+        Ok(())
     }
 
     fn delete(&mut self, ty: &str, id: &str) -> Result<Option<Written>, StoreError> {

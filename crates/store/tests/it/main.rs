@@ -125,3 +125,81 @@ fn concurrent_jobs_all_commit_with_distinct_sequence_numbers() {
     assert!(changes.windows(2).all(|w| w[0].seq < w[1].seq && w[0].last_updated <= w[1].last_updated));
     assert_eq!(store.counts().unwrap(), vec![("Basic".to_string(), 400)]);
 }
+
+/// Queues `jobs` behind a job that holds the writer, so that they all run in one group commit.
+fn in_one_group(store: &Arc<SqliteStore>, jobs: Vec<Box<dyn FnOnce(&mut dyn WriteTx) -> Result<(), StoreError> + Send>>) -> Vec<Result<(), StoreError>> {
+    let (hold, release) = std::sync::mpsc::channel::<()>();
+    let blocker = {
+        let store = Arc::clone(store);
+        std::thread::spawn(move || {
+            write_blocking(&*store, move |_tx: &mut dyn WriteTx| {
+                let _ = release.recv();
+                Ok::<(), StoreError>(())
+            })
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let handles: Vec<_> = jobs
+        .into_iter()
+        .map(|job| {
+            let store = Arc::clone(store);
+            let h = std::thread::spawn(move || write_blocking(&*store, job));
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            h
+        })
+        .collect();
+    hold.send(()).unwrap();
+    blocker.join().unwrap().unwrap();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+fn put_job(id: &'static str) -> Box<dyn FnOnce(&mut dyn WriteTx) -> Result<(), StoreError> + Send> {
+    Box::new(move |tx: &mut dyn WriteTx| {
+        let mut b = json!({"resourceType": "Patient"});
+        tx.put("Patient", id, &prepare_body(&mut b, id), Method::Post, &IndexEntries::default()).map(|_| ())
+    })
+}
+
+#[test]
+fn a_job_failing_before_writing_leaves_its_group_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let results = in_one_group(
+        &store,
+        vec![
+            put_job("a"),
+            Box::new(|tx: &mut dyn WriteTx| {
+                tx.current("Patient", "a")?;
+                Err(StoreError::Conflict("checked and refused".into()))
+            }),
+            put_job("b"),
+        ],
+    );
+    assert!(results[0].is_ok() && results[2].is_ok());
+    assert!(matches!(results[1], Err(StoreError::Conflict(_))));
+    assert!(store.read("Patient", "a").unwrap().is_some());
+    assert!(store.read("Patient", "b").unwrap().is_some());
+}
+
+#[test]
+fn a_job_failing_after_writing_rolls_back_its_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let results = in_one_group(
+        &store,
+        vec![
+            put_job("a"),
+            Box::new(|tx: &mut dyn WriteTx| {
+                put_job("half")(tx)?;
+                Err(StoreError::Conflict("broke the contract".into()))
+            }),
+        ],
+    );
+    assert!(matches!(results[0], Err(StoreError::CommitFailed(_))), "{:?}", results[0]);
+    assert!(matches!(results[1], Err(StoreError::Conflict(_))));
+    assert!(store.read("Patient", "a").unwrap().is_none());
+    assert!(store.read("Patient", "half").unwrap().is_none());
+    // The store goes on working, and its sequence stays dense after the rollback.
+    let w = put(&store, "Patient", "c", json!({"resourceType": "Patient"}));
+    assert_eq!(w.seq, 1);
+}

@@ -1,0 +1,568 @@
+//! Name, nickname and street lists for UK-plausible synthetic people and places.
+//!
+//! Lists are small on purpose (they only need to be plausible and to repeat often enough that linkage has
+//! to cope with common names); frequencies are rough, common names first and listed with higher weights.
+
+use crate::codes::NamePool;
+use crate::rng::Rng;
+
+/// Male given names popular for people born before about 1965.
+const MALE_OLDER: &[&str] = &[
+    "John",
+    "David",
+    "Michael",
+    "Peter",
+    "Robert",
+    "William",
+    "James",
+    "Richard",
+    "Brian",
+    "Anthony",
+    "Alan",
+    "Kenneth",
+    "Stephen",
+    "George",
+    "Thomas",
+    "Christopher",
+    "Keith",
+    "Raymond",
+    "Colin",
+    "Derek",
+    "Terence",
+    "Geoffrey",
+    "Frederick",
+    "Ronald",
+    "Dennis",
+    "Roy",
+    "Edward",
+    "Arthur",
+    "Leonard",
+    "Graham",
+];
+/// Male given names for people born since about 1965.
+const MALE_YOUNGER: &[&str] = &[
+    "Oliver",
+    "Jack",
+    "Harry",
+    "George",
+    "Thomas",
+    "James",
+    "William",
+    "Daniel",
+    "Joshua",
+    "Samuel",
+    "Matthew",
+    "Luke",
+    "Benjamin",
+    "Adam",
+    "Ryan",
+    "Lewis",
+    "Callum",
+    "Liam",
+    "Jacob",
+    "Charlie",
+    "Alexander",
+    "Joseph",
+    "Nathan",
+    "Mark",
+    "Paul",
+    "Andrew",
+    "Christopher",
+    "Robert",
+    "Michael",
+    "Noah",
+];
+const FEMALE_OLDER: &[&str] = &[
+    "Margaret",
+    "Patricia",
+    "Susan",
+    "Elizabeth",
+    "Mary",
+    "Jean",
+    "Barbara",
+    "Christine",
+    "Linda",
+    "Janet",
+    "Joan",
+    "Dorothy",
+    "Sheila",
+    "Valerie",
+    "Brenda",
+    "Pauline",
+    "Maureen",
+    "Doris",
+    "Irene",
+    "Joyce",
+    "Kathleen",
+    "Eileen",
+    "Sandra",
+    "Carol",
+    "Ann",
+    "Rosemary",
+    "Gillian",
+    "Jennifer",
+    "Alice",
+    "Edith",
+];
+const FEMALE_YOUNGER: &[&str] = &[
+    "Olivia",
+    "Amelia",
+    "Emily",
+    "Isla",
+    "Ava",
+    "Jessica",
+    "Sophie",
+    "Grace",
+    "Chloe",
+    "Lucy",
+    "Hannah",
+    "Charlotte",
+    "Emma",
+    "Sarah",
+    "Laura",
+    "Rebecca",
+    "Katie",
+    "Megan",
+    "Lauren",
+    "Rachel",
+    "Amy",
+    "Victoria",
+    "Jennifer",
+    "Nicola",
+    "Claire",
+    "Helen",
+    "Michelle",
+    "Catherine",
+    "Elizabeth",
+    "Mia",
+];
+const MALE_SOUTH_ASIAN: &[&str] = &[
+    "Mohammed", "Muhammad", "Ali", "Imran", "Amir", "Arjun", "Rajesh", "Sanjay", "Harpreet",
+    "Gurpreet", "Abdul", "Rahul", "Vikram", "Zain", "Hassan",
+];
+const FEMALE_SOUTH_ASIAN: &[&str] = &[
+    "Fatima", "Ayesha", "Priya", "Anjali", "Sunita", "Nasreen", "Zainab", "Amrit", "Parveen",
+    "Shabana", "Rukhsana", "Meera", "Aisha", "Kiran", "Sadia",
+];
+const MALE_AFRICAN: &[&str] = &[
+    "Emmanuel",
+    "Samuel",
+    "Daniel",
+    "Kwame",
+    "Chinedu",
+    "Oluwaseun",
+    "Tendai",
+    "Joseph",
+    "Kofi",
+    "Ade",
+];
+const FEMALE_AFRICAN: &[&str] = &[
+    "Grace",
+    "Blessing",
+    "Chioma",
+    "Abena",
+    "Esther",
+    "Funmilayo",
+    "Precious",
+    "Ngozi",
+    "Adwoa",
+    "Ruth",
+];
+const MALE_EAST_EUROPEAN: &[&str] = &[
+    "Piotr",
+    "Tomasz",
+    "Krzysztof",
+    "Marek",
+    "Andrei",
+    "Jakub",
+    "Pawel",
+    "Mihai",
+    "Lukasz",
+    "Adam",
+];
+const FEMALE_EAST_EUROPEAN: &[&str] = &[
+    "Anna",
+    "Katarzyna",
+    "Agnieszka",
+    "Magdalena",
+    "Ioana",
+    "Monika",
+    "Joanna",
+    "Elena",
+    "Natalia",
+    "Ewa",
+];
+
+/// Family names with rough relative frequencies.
+const FAMILY_BRITISH: &[(&str, u32)] = &[
+    ("Smith", 30),
+    ("Jones", 22),
+    ("Williams", 17),
+    ("Taylor", 16),
+    ("Brown", 15),
+    ("Davies", 13),
+    ("Evans", 11),
+    ("Wilson", 11),
+    ("Thomas", 10),
+    ("Johnson", 10),
+    ("Roberts", 10),
+    ("Robinson", 9),
+    ("Thompson", 9),
+    ("Wright", 9),
+    ("Walker", 9),
+    ("White", 8),
+    ("Edwards", 8),
+    ("Hughes", 8),
+    ("Green", 8),
+    ("Hall", 8),
+    ("Lewis", 8),
+    ("Harris", 8),
+    ("Clarke", 7),
+    ("Patel", 7),
+    ("Jackson", 7),
+    ("Wood", 7),
+    ("Turner", 7),
+    ("Martin", 7),
+    ("Cooper", 7),
+    ("Hill", 7),
+    ("Ward", 6),
+    ("Morris", 6),
+    ("Moore", 6),
+    ("Clark", 6),
+    ("Lee", 6),
+    ("King", 6),
+    ("Baker", 6),
+    ("Harrison", 6),
+    ("Morgan", 6),
+    ("Allen", 5),
+    ("James", 5),
+    ("Scott", 5),
+    ("Phillips", 5),
+    ("Watson", 5),
+    ("Davis", 5),
+    ("Parker", 5),
+    ("Price", 5),
+    ("Bennett", 5),
+    ("Young", 5),
+    ("Griffiths", 5),
+    ("Mitchell", 5),
+    ("Kelly", 5),
+    ("Cook", 5),
+    ("Carter", 5),
+    ("Richardson", 4),
+    ("Bailey", 4),
+    ("Collins", 4),
+    ("Bell", 4),
+    ("Shaw", 4),
+    ("Murphy", 4),
+    ("Miller", 4),
+    ("Cox", 4),
+    ("Richards", 4),
+    ("Khan", 4),
+    ("Marshall", 4),
+    ("Anderson", 4),
+    ("Simpson", 4),
+    ("Ellis", 4),
+    ("Adams", 4),
+    ("Singh", 4),
+    ("Begum", 4),
+    ("Wilkinson", 4),
+    ("Foster", 4),
+    ("Chapman", 4),
+    ("Powell", 3),
+    ("Webb", 3),
+    ("Rogers", 3),
+    ("Gray", 3),
+    ("Mason", 3),
+    ("Ali", 3),
+    ("Hunt", 3),
+    ("Hussain", 3),
+    ("Campbell", 3),
+    ("Matthews", 3),
+    ("Owen", 3),
+    ("Palmer", 3),
+    ("Holmes", 3),
+    ("Mills", 3),
+    ("Barnes", 3),
+    ("Knight", 3),
+    ("Lloyd", 3),
+    ("Butler", 3),
+    ("Russell", 3),
+    ("Barker", 3),
+    ("Fisher", 3),
+    ("Stevens", 3),
+    ("Jenkins", 3),
+    ("Murray", 3),
+    ("Dixon", 3),
+    ("Harvey", 3),
+    ("Pearson", 2),
+    ("Fletcher", 2),
+    ("Ashworth", 1),
+    ("Featherstone", 1),
+    ("Oldroyd", 1),
+    ("Pickersgill", 1),
+    ("Thistlethwaite", 1),
+    ("Greenhalgh", 1),
+];
+const FAMILY_SOUTH_ASIAN: &[(&str, u32)] = &[
+    ("Khan", 10),
+    ("Patel", 10),
+    ("Ahmed", 8),
+    ("Hussain", 8),
+    ("Ali", 8),
+    ("Begum", 6),
+    ("Singh", 6),
+    ("Shah", 5),
+    ("Kaur", 5),
+    ("Rahman", 4),
+    ("Iqbal", 4),
+    ("Mahmood", 3),
+    ("Sharma", 3),
+    ("Chowdhury", 3),
+    ("Akhtar", 3),
+    ("Mistry", 2),
+    ("Sandhu", 2),
+    ("Qureshi", 2),
+    ("Bibi", 2),
+    ("Gill", 2),
+];
+const FAMILY_AFRICAN: &[(&str, u32)] = &[
+    ("Okafor", 3),
+    ("Mensah", 3),
+    ("Adeyemi", 3),
+    ("Okonkwo", 2),
+    ("Boateng", 2),
+    ("Owusu", 2),
+    ("Mwangi", 2),
+    ("Moyo", 2),
+    ("Adebayo", 2),
+    ("Nwosu", 2),
+    ("Asante", 1),
+    ("Banda", 1),
+];
+const FAMILY_EAST_EUROPEAN: &[(&str, u32)] = &[
+    ("Nowak", 3),
+    ("Kowalski", 3),
+    ("Wisniewski", 2),
+    ("Wojcik", 2),
+    ("Kaminski", 2),
+    ("Lewandowski", 2),
+    ("Popescu", 2),
+    ("Zielinski", 1),
+    ("Szymanski", 1),
+    ("Dabrowski", 1),
+    ("Ionescu", 1),
+];
+
+/// Formal name → familiar forms, as seen when one service records "Bob" and another "Robert".
+pub const NICKNAMES: &[(&str, &[&str])] = &[
+    ("Robert", &["Bob", "Rob", "Bobby"]),
+    ("William", &["Bill", "Will", "Billy"]),
+    ("Margaret", &["Peggy", "Maggie", "Margie"]),
+    ("Elizabeth", &["Liz", "Beth", "Betty"]),
+    ("Richard", &["Dick", "Rick"]),
+    ("James", &["Jim", "Jimmy"]),
+    ("Michael", &["Mike", "Mick"]),
+    ("Thomas", &["Tom", "Tommy"]),
+    ("Anthony", &["Tony"]),
+    ("Edward", &["Ted", "Eddie"]),
+    ("Frederick", &["Fred", "Freddie"]),
+    ("Patricia", &["Pat", "Trish"]),
+    ("Kathleen", &["Kath", "Kathy"]),
+    ("Susan", &["Sue"]),
+    ("Christopher", &["Chris"]),
+    ("Christine", &["Chris", "Chrissie"]),
+    ("Jennifer", &["Jenny", "Jen"]),
+    ("Dorothy", &["Dot", "Dolly"]),
+    ("Mary", &["Molly", "Polly"]),
+    ("Joseph", &["Joe"]),
+    ("Samuel", &["Sam"]),
+    ("Alexander", &["Alex"]),
+    ("Benjamin", &["Ben"]),
+    ("Daniel", &["Dan", "Danny"]),
+    ("Matthew", &["Matt"]),
+    ("Stephen", &["Steve"]),
+    ("Kenneth", &["Ken"]),
+    ("Leonard", &["Len"]),
+    ("Ronald", &["Ron", "Ronnie"]),
+    ("Terence", &["Terry"]),
+    ("Geoffrey", &["Geoff"]),
+    ("Raymond", &["Ray"]),
+    ("Arthur", &["Art"]),
+    ("Catherine", &["Cathy", "Kate"]),
+    ("Victoria", &["Vicky"]),
+    ("Rebecca", &["Becky"]),
+    ("Nicola", &["Nicky"]),
+    ("Jacob", &["Jake"]),
+    ("Andrew", &["Andy"]),
+    ("Gillian", &["Gill"]),
+    ("Barbara", &["Babs"]),
+    ("Valerie", &["Val"]),
+    ("Ann", &["Annie"]),
+    ("Rosemary", &["Rosie"]),
+    ("Katarzyna", &["Kasia"]),
+    ("Muhammad", &["Mohammed"]),
+];
+
+/// A nickname for `given`, if the table has one.
+pub fn nickname(rng: &mut Rng, given: &str) -> Option<&'static str> {
+    NICKNAMES
+        .iter()
+        .find(|(formal, _)| *formal == given)
+        .map(|(_, nicks)| *rng.pick(nicks))
+}
+
+fn weighted_pick(rng: &mut Rng, items: &'static [(&'static str, u32)]) -> &'static str {
+    let total: u32 = items.iter().map(|(_, w)| w).sum();
+    #[allow(clippy::cast_possible_truncation)]
+    let mut x = rng.below(u64::from(total)) as u32;
+    for (name, w) in items {
+        if x < *w {
+            return name;
+        }
+        x -= w;
+    }
+    items[0].0
+}
+
+/// A given name for the pool, sex and birth year.
+pub fn given_name(rng: &mut Rng, pool: NamePool, female: bool, birth_year: i32) -> &'static str {
+    let list = match (pool, female) {
+        (NamePool::SouthAsian, false) => MALE_SOUTH_ASIAN,
+        (NamePool::SouthAsian, true) => FEMALE_SOUTH_ASIAN,
+        (NamePool::African, false) => MALE_AFRICAN,
+        (NamePool::African, true) => FEMALE_AFRICAN,
+        (NamePool::EastEuropean, false) => MALE_EAST_EUROPEAN,
+        (NamePool::EastEuropean, true) => FEMALE_EAST_EUROPEAN,
+        (NamePool::British, false) if birth_year < 1965 => MALE_OLDER,
+        (NamePool::British, false) => MALE_YOUNGER,
+        (NamePool::British, true) if birth_year < 1965 => FEMALE_OLDER,
+        (NamePool::British, true) => FEMALE_YOUNGER,
+    };
+    rng.pick::<&str>(list)
+}
+
+/// A family name for the pool.
+pub fn family_name(rng: &mut Rng, pool: NamePool) -> &'static str {
+    match pool {
+        NamePool::British => weighted_pick(rng, FAMILY_BRITISH),
+        NamePool::SouthAsian => weighted_pick(rng, FAMILY_SOUTH_ASIAN),
+        NamePool::African => weighted_pick(rng, FAMILY_AFRICAN),
+        NamePool::EastEuropean => weighted_pick(rng, FAMILY_EAST_EUROPEAN),
+    }
+}
+
+/// Street name stems and suffixes for addresses.
+pub const STREET_STEMS: &[&str] = &[
+    "Mill",
+    "Church",
+    "Station",
+    "Victoria",
+    "Park",
+    "High",
+    "School",
+    "Queens",
+    "Kings",
+    "Chapel",
+    "Albert",
+    "Manor",
+    "Green",
+    "Orchard",
+    "Meadow",
+    "Willow",
+    "Elm",
+    "Oak",
+    "Beech",
+    "Cedar",
+    "Loom",
+    "Weaver",
+    "Spinner",
+    "Bobbin",
+    "Shuttle",
+    "Canal",
+    "Wharf",
+    "Bridge",
+    "Market",
+    "Granary",
+    "Hollins",
+    "Moor",
+    "Brook",
+    "Fern",
+    "Heather",
+    "Laburnum",
+    "Rowan",
+    "Thornfield",
+    "Ashgrove",
+    "Cotton",
+];
+pub const STREET_SUFFIXES: &[&str] = &[
+    "Road", "Street", "Lane", "Avenue", "Close", "Crescent", "Way", "Drive", "Grove", "Gardens",
+];
+
+/// Locality (ward) names of the fictional borough.
+pub const LOCALITY_NAMES: &[&str] = &[
+    "Loomford Central",
+    "Northgate",
+    "Spindle Hill",
+    "Canal Side",
+    "Weavers Green",
+    "Eastbrook",
+    "Highfield",
+    "Millbank",
+    "Oakwood",
+    "St Anne's",
+    "Bobbin Moor",
+    "Westcroft",
+    "Hollins Park",
+    "Riverside",
+    "Shuttle End",
+    "Ashby Green",
+    "Kingsway",
+    "Thornley",
+    "Fernhill",
+    "Cotton Row",
+    "Greystone",
+    "Underbank",
+    "Lowfield",
+    "Chapel Fold",
+    "Marsh End",
+    "Netherton",
+    "Upperthorpe",
+    "Brookside",
+    "Crossley",
+    "Dyehouse",
+    "Far Moor",
+    "Gorse Hill",
+    "Holme Vale",
+    "Irwell Bank",
+    "Jubilee",
+    "Ladysmith",
+    "Moorside",
+    "New Town",
+    "Old Mill",
+    "Parkfield",
+];
+
+/// The borough's name (fictional) and postcode area (`XW` is not a real UK postcode area).
+pub const BOROUGH: &str = "Loomford";
+pub const POSTCODE_AREA: &str = "XW";
+/// Letters valid in the inward unit of a UK postcode (no C, I, K, M, O, V).
+pub const POSTCODE_UNIT_LETTERS: &[u8] = b"ABDEFGHJLNPQRSTUWXYZ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nicknames_and_pools() {
+        let mut r = Rng::new(3);
+        let nick = nickname(&mut r, "Robert");
+        assert!(matches!(nick, Some("Bob" | "Rob" | "Bobby")));
+        assert_eq!(nickname(&mut r, "Zebedee"), None);
+        for _ in 0..50 {
+            let f = family_name(&mut r, NamePool::SouthAsian);
+            assert!(FAMILY_SOUTH_ASIAN.iter().any(|(n, _)| *n == f));
+        }
+        assert!(MALE_OLDER.contains(&given_name(&mut r, NamePool::British, false, 1940)));
+    }
+}
