@@ -23,6 +23,7 @@ mod lexer;
 mod model;
 mod output;
 mod parser;
+pub mod patch;
 mod quantity;
 mod ucum;
 mod value;

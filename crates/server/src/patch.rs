@@ -30,12 +30,18 @@ fn apply_fhirpath_patch(resource: &mut Value, patch: &Value) -> Result<(), ApiEr
              (or send application/json-patch+json)",
         ));
     }
-    let _ = resource;
-    Err(ApiError::Unprocessable(vec![issue(
-        IssueType::NotSupported,
-        "FHIRPath Patch is not available in this build; use JSON Patch (application/json-patch+json)",
-    )]))
+    weave_fhirpath::patch::apply(resource, patch).map_err(|e| {
+        let mut i = issue(IssueType::Processing, format!("the FHIRPath Patch failed: {e}"));
+        if let Some(op) = e.operation_index() {
+            i.expression = vec![format!("Parameters.parameter[{op}]")];
+        }
+        if e.is_malformed() {
+            ApiError::BadRequest(vec![i])
+        } else {
+            ApiError::Unprocessable(vec![i])
+        }
+    })
 }
 
 /// The patch media types this build accepts, for the CapabilityStatement.
-pub const FORMATS: &[&str] = &["application/json-patch+json"];
+pub const FORMATS: &[&str] = &["application/json-patch+json", "application/fhir+json"];

@@ -4,6 +4,7 @@
 mod api;
 mod conformance;
 mod malformed;
+mod patch;
 
 /// The shared test-data folder beside the repository.
 pub(crate) fn shared_dir() -> std::path::PathBuf {

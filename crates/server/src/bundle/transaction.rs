@@ -96,7 +96,12 @@ impl Outcome {
             response.insert("lastModified".into(), json!(format_instant(w.last_updated)));
         }
         let mut entry = Map::new();
-        if let (ReturnPref::Representation, Some(r)) = (pref, self.resource) {
+        if let (ReturnPref::Representation, Some(mut r)) = (pref, self.resource) {
+            // Stamped here, after the commit and only when asked for, not on the writer thread.
+            if let Some(w) = &self.written {
+                let id = r.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+                stamp_meta(&mut r, &id, w);
+            }
             entry.insert("resource".into(), r);
         }
         entry.insert("response".into(), Value::Object(response));
@@ -449,9 +454,8 @@ fn apply_one(tx: &mut dyn WriteTx, action: Action) -> Result<Outcome, ApiError> 
             let w = tx.delete(&t, &id)?;
             Ok(Outcome { status: if w.is_some() { 200 } else { 204 }, written: w, ..Outcome::default() })
         }
-        Action::Put { t, id, mut resource, body, method, index, status } => {
+        Action::Put { t, id, resource, body, method, index, status } => {
             let w = tx.put(&t, &id, &body, method, &index)?;
-            stamp_meta(&mut resource, &id, &w);
             let location = Some(format!("{t}/{id}/_history/{}", w.version));
             Ok(Outcome { status, location, written: Some(w), resource: Some(resource) })
         }

@@ -23,11 +23,8 @@ use axum::http::StatusCode;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
-/// FHIRPath Patch cases passing when this floor was set. FHIRPath Patch is being implemented (the
-/// server answers 422 "FHIRPath Patch is not available"), so the floor is what passes today: 1, the
-/// error case "Operation on missing element", which any 422 satisfies. Raise it as cases start
-/// passing — it may only go up.
-const FHIRPATH_PATCH_FLOOR: usize = 1;
+/// FHIRPath Patch cases that must pass through the server: all 33 official R4 cases.
+const FHIRPATH_PATCH_FLOOR: usize = 33;
 
 /// What the server must do with a transposed case.
 enum Expect {

@@ -102,8 +102,7 @@ pub(crate) fn changes(c: &Connection, after_seq: i64, limit: usize) -> Result<Ve
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// Inserts the index rows of one resource, a multi-row `INSERT` per table (parameter names are
-/// qualified by resource type).
+/// Inserts the index rows of one resource (parameter names are qualified by resource type).
 pub(crate) fn write_index(c: &Connection, rid: i64, ty: &str, ix: &IndexEntries) -> Result<(), StoreError> {
     let key = |p: &str| format!("{ty}.{p}");
     let keys: Vec<String> = ix.strings.iter().map(|r| key(&r.0)).collect();
@@ -137,36 +136,22 @@ pub(crate) fn write_index(c: &Connection, rid: i64, ty: &str, ix: &IndexEntries)
     Ok(())
 }
 
-/// Rows per multi-row INSERT (statements are cached per row count).
-const ROWS_PER_INSERT: usize = 32;
-
+/// Inserts rows one statement each: a multi-row INSERT would make SQLite keep a statement journal
+/// (a copy of every page it touches), which costs more than the extra statement executions.
 fn insert_rows<'a>(
     c: &Connection,
     table: &str,
     columns: usize,
     rows: impl Iterator<Item = Vec<&'a dyn ToSql>>,
 ) -> Result<(), StoreError> {
-    let rows: Vec<Vec<&dyn ToSql>> = rows.collect();
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let mut st = c.prepare_cached(&insert_sql(table, columns, chunk.len()))?;
-        let params: Vec<&dyn ToSql> = chunk.iter().flatten().copied().collect();
-        st.execute(params.as_slice())?;
+    let mut rows = rows.peekable();
+    if rows.peek().is_none() {
+        return Ok(());
+    }
+    let sql = format!("INSERT INTO {table} VALUES ({})", vec!["?"; columns].join(", "));
+    let mut st = c.prepare_cached(&sql)?;
+    for row in rows {
+        st.execute(row.as_slice())?;
     }
     Ok(())
-}
-
-/// `INSERT INTO {table} VALUES (?, …), …` for `rows` rows, built once per shape.
-fn insert_sql(table: &str, columns: usize, rows: usize) -> std::sync::Arc<str> {
-    use std::collections::HashMap;
-    use std::sync::{Arc, Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<(String, usize), Arc<str>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut cache = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(sql) = cache.get(&(table.to_owned(), rows)) {
-        return Arc::clone(sql);
-    }
-    let one = format!("({})", vec!["?"; columns].join(", "));
-    let sql: Arc<str> = Arc::from(format!("INSERT INTO {table} VALUES {}", vec![one; rows].join(", ")));
-    cache.insert((table.to_owned(), rows), Arc::clone(&sql));
-    sql
 }

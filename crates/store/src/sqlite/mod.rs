@@ -77,6 +77,7 @@ impl SqliteStore {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
         configure(&conn, options.durability).map_err(open_err)?;
+        conn.set_prepared_statement_cache_capacity(64);
         schema::migrate(&conn)
             .map_err(open_err)?
             .map_err(|msg| StoreError::Invalid(format!("{}: {msg}", path.display())))?;
