@@ -103,6 +103,10 @@ pub fn add_token(param: &str, item: &Item<'_>, ix: &mut IndexEntries) {
                     push(str_field(c, "system"), code, str_field(c, "display").or(text));
                 }
             }
+            // The concept's own text, searchable with `:text` even when it has no coding.
+            if let Some(t) = text {
+                push(None, "", Some(t));
+            }
         }
         Some("Identifier") => {
             if let Some(value) = str_field(v, "value") {

@@ -66,6 +66,11 @@ pub fn parse_query(
             control(&mut parsed, name, value, max_count)?;
             continue;
         }
+        if value.is_empty() {
+            // An empty value selects nothing and is ignored, as servers commonly do.
+            parsed.ignored.push(name.clone());
+            continue;
+        }
         match clause(resource_type, name, value, base_url) {
             Ok(c) => parsed.query.clauses.push(c),
             Err(SearchError::UnknownParameter { .. }) if !strict => parsed.ignored.push(name.clone()),

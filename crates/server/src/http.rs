@@ -181,6 +181,12 @@ pub fn set_version_headers(resp: &mut Response, version: u64, last_updated: i64)
     }
 }
 
+/// A query parameter that must be an instant (`_since`).
+pub fn parse_instant_param(name: &str, value: &str) -> Result<i64, ApiError> {
+    weave_store::parse_instant(value)
+        .ok_or_else(|| ApiError::invalid(format!("{name} '{value}' is not an instant with a time zone")))
+}
+
 /// True for an id the FHIR `id` type allows: 1–64 of `[A-Za-z0-9\-\.]`.
 pub fn is_valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')

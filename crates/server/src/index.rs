@@ -3,7 +3,8 @@
 
 use crate::crud::blocking;
 use crate::error::ApiError;
-use crate::http::{fhir_response, to_body};
+use crate::bundle_text::BundleText;
+use crate::http::fhir_response;
 use crate::routes::Req;
 use crate::shape::Shape;
 use crate::state::AppState;
@@ -13,7 +14,7 @@ use serde_json::{json, Value};
 use weave_fhir::model::SearchParamType;
 use weave_fhir::outcome::{operation_outcome, Issue, IssueType, Severity};
 use weave_search::{parse_query, Indexer, ParsedSearch, SearchError};
-use weave_store::query::TotalMode;
+use weave_store::query::{Clause, TotalMode};
 use weave_store::{Stored, WriteTx};
 
 impl From<SearchError> for ApiError {
@@ -85,47 +86,61 @@ fn request_pairs(req: &Req) -> Vec<(String, String)> {
 
 /// `GET [type]?…`: a searchset Bundle with matches, includes and paging links.
 pub async fn search_response(state: &AppState, req: &Req, t: &str, strict: bool) -> Result<Response, ApiError> {
+    search_with(state, req, t, strict, None).await
+}
+
+/// A search with an extra clause (a compartment) ANDed inside the query, before paging.
+pub async fn search_with(state: &AppState, req: &Req, t: &str, strict: bool, extra: Option<Clause>) -> Result<Response, ApiError> {
     let pairs = request_pairs(req);
     let mut parsed = parse_query(t, &pairs, strict, state.indexer.base_url(), state.config.default_count, state.config.max_count)?;
+    parsed.query.clauses.extend(extra);
     if parsed.query.total == TotalMode::None && !pairs.iter().any(|(k, _)| k == "_total") {
         parsed.query.total = TotalMode::Accurate;
     }
-    let shape = Shape::from_query(&pairs.iter().filter(|(k, _)| k != "_summary" || !is_count(&pairs)).cloned().collect::<Vec<_>>())?;
     let count_only = is_count(&pairs);
+    let shape = if count_only { None } else { Shape::from_query(&pairs)? };
     if count_only {
         parsed.query.count = 0;
         parsed.query.total = TotalMode::Accurate;
     }
     let query = parsed.query.clone();
-    let parsed_ignored = parsed.ignored.clone();
+    let ignored = parsed.ignored.clone();
     let (page, matches, included) = blocking(state, move |s| {
         let page = s.search(&query)?;
         let rids: Vec<i64> = page.matches.iter().map(|m| m.2).collect();
         let matches = s.read_rows(&rids)?;
-        let included = crate::index::includes(s, &parsed, &rids)?;
+        let included = includes(s, &parsed, &rids)?;
         Ok((page, matches, included))
     })
     .await?;
-    let mut entries: Vec<Value> = Vec::with_capacity(matches.len() + included.len());
-    for s in &matches {
-        entries.push(search_entry(state, s, "match", shape.as_ref())?);
+    let links = links(state, req, &pairs, page.more && !count_only);
+    let size: usize = matches.iter().chain(&included).map(|s| s.body.as_deref().map_or(0, str::len)).sum();
+    let mut bundle = BundleText::new("searchset", page.total, &links, size + 128 * (matches.len() + included.len()));
+    for (list, mode) in [(&matches, "match"), (&included, "include")] {
+        for s in list {
+            push_entry(state, &mut bundle, s, mode, shape.as_ref())?;
+        }
     }
-    for s in &included {
-        entries.push(search_entry(state, s, "include", shape.as_ref())?);
+    if !ignored.is_empty() {
+        bundle.push_value(None, &ignored_outcome(&ignored), "outcome");
     }
-    if !parsed_ignored.is_empty() {
-        entries.push(json!({"resource": ignored_outcome(&parsed_ignored), "search": {"mode": "outcome"}}));
+    Ok(fhir_response(StatusCode::OK, bundle.finish(req.pretty())))
+}
+
+/// Adds a stored resource to a Bundle: spliced as stored, or reshaped for `_summary`/`_elements`.
+pub fn push_entry(state: &AppState, bundle: &mut BundleText, s: &Stored, mode: &str, shape: Option<&Shape>) -> Result<(), ApiError> {
+    let Some(body) = s.body.as_deref() else { return Ok(()) };
+    let url = state.url_of(&s.resource_type, &s.id);
+    match shape {
+        None => bundle.push_raw(&url, body, mode),
+        Some(sh) => {
+            let mut resource: Value =
+                serde_json::from_str(body).map_err(|e| ApiError::Internal(format!("stored body unreadable: {e}")))?;
+            sh.apply(&mut resource);
+            bundle.push_value(Some(&url), &resource, mode);
+        }
     }
-    let mut bundle = json!({
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "link": links(state, req, &pairs, page.more && !count_only),
-        "entry": entries,
-    });
-    if let Some(total) = page.total {
-        bundle["total"] = json!(total);
-    }
-    Ok(fhir_response(StatusCode::OK, to_body(&bundle, req.pretty())))
+    Ok(())
 }
 
 fn is_count(pairs: &[(String, String)]) -> bool {
@@ -154,20 +169,6 @@ fn links(state: &AppState, req: &Req, pairs: &[(String, String)], more: bool) ->
         out.push(json!({"relation": "next", "url": url(&next)}));
     }
     out
-}
-
-fn search_entry(state: &AppState, s: &Stored, mode: &str, shape: Option<&Shape>) -> Result<Value, ApiError> {
-    let body = s.body.as_deref().unwrap_or("{}");
-    let mut resource: Value =
-        serde_json::from_str(body).map_err(|e| ApiError::Internal(format!("stored body unreadable: {e}")))?;
-    if let Some(sh) = shape {
-        sh.apply(&mut resource);
-    }
-    Ok(json!({
-        "fullUrl": state.url_of(&s.resource_type, &s.id),
-        "resource": resource,
-        "search": { "mode": mode }
-    }))
 }
 
 /// `_include` and `_revinclude` (with `:iterate`), every match included — never truncated.

@@ -6,6 +6,8 @@
 //! extraction) on the request's task, and hand one atomic write job to the store.
 
 mod bundle;
+mod bundle_text;
+mod compartment;
 mod capability;
 mod crud;
 mod error;

@@ -3,7 +3,7 @@
 use crate::error::ApiError;
 use crate::http::{check_accept, query_pairs};
 use crate::state::AppState;
-use crate::{bundle, capability, crud, history};
+use crate::{bundle, capability, compartment, crud, history};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method};
@@ -112,14 +112,16 @@ async fn route_type(state: &AppState, req: &Req, t: &str, rest: &[&str]) -> Resu
         ["_history"] if get => history::handle(state, req, Some(t), None).await,
         ["$validate"] if *m == Method::POST => crud::validate(state, req, t, None),
         [id, "$validate"] if *m == Method::POST => crud::validate(state, req, t, Some(id)),
-        [op, ..] if op.starts_with('$') => {
-            Err(ApiError::NotFound(format!("the operation {op} is not supported on {t}")))
-        }
+        [op] if op.starts_with('$') => Err(ApiError::NotFound(format!("the operation {op} is not supported on {t}"))),
         [id] if get => crud::read(state, req, t, id).await,
         [id] if *m == Method::PUT => crud::update(state, req, t, id).await,
         [id] if *m == Method::DELETE => crud::delete(state, req, t, id).await,
         [id] if *m == Method::PATCH => crud::patch(state, req, t, id).await,
+        [id, "$everything"] if get && t == "Patient" => compartment::everything(state, req, id).await,
         [id, "_history"] if get => history::handle(state, req, Some(t), Some(id)).await,
+        [id, ct] if get && t == "Patient" && !ct.starts_with('_') => {
+            compartment::search(state, req, id, ct, crate::http::handling_strict(&req.headers)).await
+        }
         [id, "_history", vid] if get => crud::vread(state, req, t, id, vid).await,
         [_] | [_, "_history"] | [_, "_history", _] => Err(not_allowed(req)),
         _ => Err(ApiError::NotFound(format!("no such endpoint: /{}", req.segments.join("/")))),

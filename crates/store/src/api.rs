@@ -84,6 +84,22 @@ pub trait Store: Send + Sync + 'static {
     /// Row ids of the live `source_type` resources that reference any of the given resources
     /// through `param` (`None`: any reference parameter).
     fn revinclude_rows(&self, rids: &[i64], source_type: &str, param: Option<&str>) -> Result<Vec<i64>, StoreError>;
+    /// Row ids of the live resources that reference `target_type/target_id` through any of the
+    /// qualified parameters `keys` (`Type.param`): a compartment. Ascending row id, after
+    /// `after_rid`, at most `limit`; `since` keeps only versions written at or after it.
+    fn compartment_rows(
+        &self,
+        target_type: &str,
+        target_id: &str,
+        keys: &[String],
+        since: Option<i64>,
+        after_rid: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<i64>, StoreError>;
+    /// Row ids of the live resources the given rows reference through any parameter.
+    fn referenced_rows(&self, rids: &[i64]) -> Result<Vec<i64>, StoreError>;
+    /// The internal row id of a live resource.
+    fn row_of(&self, resource_type: &str, id: &str) -> Result<Option<i64>, StoreError>;
     /// How the backend will run a query, one line per step (for tests and diagnostics).
     fn explain(&self, query: &SearchQuery) -> Result<Vec<String>, StoreError>;
 }

@@ -5,6 +5,7 @@
 
 mod bad_input;
 mod check;
+mod compartment;
 mod crash;
 mod examples;
 mod fhir_xml;

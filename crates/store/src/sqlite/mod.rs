@@ -252,6 +252,29 @@ impl Store for SqliteStore {
         self.with_reader(|c| search::revinclude_rows(c, rids, source_type, param))
     }
 
+    fn compartment_rows(
+        &self,
+        target_type: &str,
+        target_id: &str,
+        keys: &[String],
+        since: Option<i64>,
+        after_rid: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<i64>, StoreError> {
+        self.with_reader(|c| search::compartment_rows(c, target_type, target_id, keys, since, after_rid, limit))
+    }
+
+    fn referenced_rows(&self, rids: &[i64]) -> Result<Vec<i64>, StoreError> {
+        self.with_reader(|c| search::referenced_rows(c, rids))
+    }
+
+    fn row_of(&self, resource_type: &str, id: &str) -> Result<Option<i64>, StoreError> {
+        self.with_reader(|c| {
+            let mut st = c.prepare_cached("SELECT rid FROM resource WHERE type = ?1 AND id = ?2 AND deleted = 0")?;
+            Ok(st.query_row((resource_type, id), |r| r.get(0)).optional()?)
+        })
+    }
+
     fn explain(&self, query: &SearchQuery) -> Result<Vec<String>, StoreError> {
         self.with_reader(|c| search::explain(c, query))
     }

@@ -447,6 +447,15 @@ pub(crate) fn include_rows(
     collect_rows(c, &sql, rids)
 }
 
+/// Everything the given rows reference, through any parameter (for `$everything`).
+pub(crate) fn referenced_rows(c: &Connection, rids: &[i64]) -> Result<Vec<i64>, StoreError> {
+    let mut sql = Sql::default();
+    sql.push("SELECT t.rid FROM idx_reference c JOIN resource t ON t.type = c.target_type AND t.id = c.target_id \
+              WHERE t.deleted = 0 AND c.rid = ?1");
+    sql.args.push(SqlValue::Null);
+    collect_rows(c, &sql, rids)
+}
+
 /// Sources that reference the given rows (for `_revinclude`), de-duplicated, in first-seen order.
 pub(crate) fn revinclude_rows(c: &Connection, rids: &[i64], source_type: &str, param: Option<&str>) -> Result<Vec<i64>, StoreError> {
     let mut sql = Sql::default();
@@ -474,4 +483,40 @@ fn collect_rows(c: &Connection, sql: &Sql, rids: &[i64]) -> Result<Vec<i64>, Sto
         }
     }
     Ok(out)
+}
+
+/// Members of a compartment: one index probe per parameter key, de-duplicated, by row id.
+pub(crate) fn compartment_rows(
+    c: &Connection,
+    target_type: &str,
+    target_id: &str,
+    keys: &[String],
+    since: Option<i64>,
+    after_rid: Option<i64>,
+    limit: usize,
+) -> Result<Vec<i64>, StoreError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::default();
+    sql.push("SELECT DISTINCT x.rid FROM idx_reference x JOIN resource r ON r.rid = x.rid WHERE x.param IN (");
+    for (i, k) in keys.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.arg(k.clone());
+    }
+    sql.push(") AND x.target_id = ").arg(target_id.to_owned());
+    sql.push(" AND x.target_type = ").arg(target_type.to_owned());
+    sql.push(" AND r.deleted = 0");
+    if let Some(s) = since {
+        sql.push(" AND (SELECT last_updated FROM version WHERE seq = r.seq) >= ").arg(s);
+    }
+    if let Some(a) = after_rid {
+        sql.push(" AND x.rid > ").arg(a);
+    }
+    sql.push(" ORDER BY x.rid LIMIT ").arg(i64::try_from(limit).unwrap_or(i64::MAX));
+    let mut st = c.prepare_cached(&sql.text)?;
+    let rows = st.query_map(params_from_iter(sql.args.iter()), |r| r.get::<_, i64>(0))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }

@@ -1,0 +1,2 @@
+//! `weave-ingest`: the pure half of Weave's feeds.
+pub mod hl7;
