@@ -16,6 +16,8 @@ pub enum BenchCommand {
     /// Transaction ingest: the given bundles posted again and again (fresh ids each time) with
     /// validation and all search indexes, until the store holds the target number of resources.
     Ingest(IngestArgs),
+    /// Search latency: a large store, then a fixed query mix from concurrent HTTP clients.
+    Search(crate::bench_search::SearchArgs),
 }
 
 /// `weave bench ingest`.
@@ -41,10 +43,11 @@ pub struct IngestArgs {
 pub fn run(cmd: &BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Ingest(args) => ingest(args),
+        BenchCommand::Search(args) => crate::bench_search::run(args),
     }
 }
 
-fn load_bundles(dir: &PathBuf) -> Result<Vec<Arc<Value>>> {
+pub fn load_bundles(dir: &PathBuf) -> Result<Vec<Arc<Value>>> {
     let files = crate::import::collect_files(std::slice::from_ref(dir))?;
     let mut out = Vec::new();
     for f in files {
@@ -81,7 +84,7 @@ fn ingest(args: &IngestArgs) -> Result<()> {
     Ok(())
 }
 
-async fn drive(state: &AppState, bundles: &[Arc<Value>], target: usize, jobs: usize) -> Result<(usize, Vec<Duration>)> {
+pub async fn drive(state: &AppState, bundles: &[Arc<Value>], target: usize, jobs: usize) -> Result<(usize, Vec<Duration>)> {
     let permits = Arc::new(Semaphore::new(jobs));
     let mut tasks = tokio::task::JoinSet::new();
     let mut queued = 0usize;
@@ -131,4 +134,19 @@ fn print_table(n: usize, mut latencies: Vec<Duration>, elapsed: Duration, size: 
         pct(0.99),
         size as f64 / 1_048_576.0
     );
+}
+
+/// Prints p50/p99 and throughput per query kind.
+pub fn print_percentiles(names: &[&str], samples: Vec<(usize, Duration)>, seconds: f64) {
+    println!("| query | requests | req/s | p50 ms | p99 ms |");
+    println!("|---|---:|---:|---:|---:|");
+    for (k, name) in names.iter().enumerate() {
+        let mut lat: Vec<Duration> = samples.iter().filter(|(i, _)| *i == k).map(|(_, d)| *d).collect();
+        lat.sort();
+        let pct = |p: f64| {
+            let i = ((lat.len() as f64 - 1.0) * p).round() as usize;
+            lat.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        };
+        println!("| {name} | {} | {:.0} | {:.1} | {:.1} |", lat.len(), lat.len() as f64 / seconds, pct(0.5), pct(0.99));
+    }
 }

@@ -118,8 +118,9 @@ pub(crate) fn write_index(c: &Connection, rid: i64, ty: &str, ix: &IndexEntries)
         vec![&rid as &dyn ToSql, k, &r.1, &r.2, &r.3]
     }))?;
     let keys: Vec<String> = ix.dates.iter().map(|r| key(&r.0)).collect();
-    insert_rows(c, "idx_date (rid, param, lo, hi)", 4, ix.dates.iter().zip(&keys).map(|(r, k)| {
-        vec![&rid as &dyn ToSql, k, &r.1, &r.2]
+    let wide: Vec<i64> = ix.dates.iter().map(|r| i64::from(r.2.saturating_sub(r.1) > super::search::NARROW)).collect();
+    insert_rows(c, "idx_date (rid, param, lo, hi, wide)", 5, ix.dates.iter().zip(&keys).zip(&wide).map(|((r, k), w)| {
+        vec![&rid as &dyn ToSql, k, &r.1, &r.2, w]
     }))?;
     let keys: Vec<String> = ix.numbers.iter().map(|r| key(&r.0)).collect();
     insert_rows(c, "idx_number (rid, param, value)", 3, ix.numbers.iter().zip(&keys).map(|(r, k)| {

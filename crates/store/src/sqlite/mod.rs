@@ -60,9 +60,18 @@ fn checkpointer(path: &Path, stop: mpsc::Receiver<()>) -> Result<std::thread::Jo
         .name("weave-store-checkpoint".into())
         .spawn(move || {
             let interval = std::time::Duration::from_millis(250);
+            // Planner statistics, approximate (bounded rows per index) so it takes milliseconds:
+            // soon after start, then every five minutes.
+            let mut next_analyze = std::time::Instant::now() + std::time::Duration::from_secs(2);
             while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(interval) {
                 if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
                     tracing::warn!(error = %e, "WAL checkpoint failed");
+                }
+                if std::time::Instant::now() >= next_analyze {
+                    if let Err(e) = conn.execute_batch("PRAGMA analysis_limit = 1000; ANALYZE;") {
+                        tracing::warn!(error = %e, "ANALYZE failed");
+                    }
+                    next_analyze = std::time::Instant::now() + std::time::Duration::from_secs(300);
                 }
             }
             let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");

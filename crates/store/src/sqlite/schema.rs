@@ -7,7 +7,7 @@
 use rusqlite::Connection;
 
 /// Bumped whenever the schema changes; a store with another version is refused.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// The index tables and their value columns, in one place for writes and deletes.
 pub(crate) const INDEX_TABLES: [&str; 7] = [
@@ -52,8 +52,8 @@ CREATE INDEX IF NOT EXISTS idx_token_r ON idx_token (rid, param);
 CREATE TABLE IF NOT EXISTS idx_reference (rid INTEGER NOT NULL, param TEXT NOT NULL, target_type TEXT, target_id TEXT, url TEXT);
 CREATE INDEX IF NOT EXISTS idx_reference_v ON idx_reference (param, target_id, target_type);
 CREATE INDEX IF NOT EXISTS idx_reference_r ON idx_reference (rid, param);
-CREATE TABLE IF NOT EXISTS idx_date (rid INTEGER NOT NULL, param TEXT NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS idx_date_v ON idx_date (param, lo, hi);
+CREATE TABLE IF NOT EXISTS idx_date (rid INTEGER NOT NULL, param TEXT NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL, wide INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS idx_date_v ON idx_date (param, wide, lo);
 CREATE INDEX IF NOT EXISTS idx_date_r ON idx_date (rid, param);
 CREATE TABLE IF NOT EXISTS idx_number (rid INTEGER NOT NULL, param TEXT NOT NULL, value REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS idx_number_v ON idx_number (param, value);

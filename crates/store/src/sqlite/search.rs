@@ -226,15 +226,16 @@ fn driver_pred(p: &Predicate, ty: &str, sql: &mut Sql) {
         Predicate::Chain { param, target_type, inner } => {
             sql.push("SELECT c.rid FROM (");
             driver_pred(inner, target_type, sql);
-            sql.push(") tt JOIN resource t ON t.rid = tt.rid JOIN idx_reference c ON c.param = ").arg(key(ty, param));
+            sql.push(") tt CROSS JOIN resource t ON t.rid = tt.rid CROSS JOIN idx_reference c ON c.param = ").arg(key(ty, param));
             sql.push(" AND c.target_id = t.id AND c.target_type = t.type");
         }
         Predicate::Has { source_type, param, inner } => {
             sql.push("SELECT t.rid FROM (");
             driver_pred(inner, source_type, sql);
-            sql.push(") sd JOIN idx_reference c ON c.rid = sd.rid AND c.param = ").arg(key(source_type, param));
-            sql.push(" JOIN resource t ON t.type = c.target_type AND t.id = c.target_id WHERE t.type = ").arg(ty.to_owned());
+            sql.push(") sd CROSS JOIN idx_reference c ON c.rid = sd.rid AND c.param = ").arg(key(source_type, param));
+            sql.push(" CROSS JOIN resource t ON t.type = c.target_type AND t.id = c.target_id WHERE t.type = ").arg(ty.to_owned());
         }
+        Predicate::Date { param, prefix, lo, hi } => date_driver(sql, &key(ty, param), *prefix, *lo, *hi, None),
         other => {
             let table = pred_table(other).unwrap_or("idx_token");
             sql.push(&format!("SELECT x.rid FROM {table} x WHERE "));
@@ -242,6 +243,33 @@ fn driver_pred(p: &Predicate, ty: &str, sql: &mut Sql) {
         }
     }
 }
+
+/// Date rows are intervals. Narrow ones (at most [`NARROW`] wide: points, days, short stays) are
+/// found by a range on their start, which a `(param, wide, lo)` index serves; wide ones (long or
+/// open periods) are few and scanned. `window` adds an upper bound on the start from another
+/// clause on the same parameter (`date=ge…&date=le…`).
+fn date_driver(sql: &mut Sql, k: &str, prefix: Prefix, lo: i64, hi: i64, window: Option<i64>) {
+    // The range of starts a narrow interval matching the prefix can have.
+    let (from, to) = match prefix {
+        Prefix::Eq => (lo, hi),
+        Prefix::Gt => (hi.saturating_sub(NARROW), i64::MAX),
+        Prefix::Ge => (lo.saturating_sub(NARROW), i64::MAX),
+        Prefix::Sa => (hi.saturating_add(1), i64::MAX),
+        Prefix::Lt | Prefix::Eb => (i64::MIN, lo),
+        Prefix::Le => (i64::MIN, hi),
+        Prefix::Ne | Prefix::Ap => (i64::MIN, i64::MAX),
+    };
+    let to = window.map_or(to, |w| to.min(w));
+    sql.push("SELECT x.rid FROM idx_date x WHERE x.param = ").arg(k.to_owned());
+    sql.push(" AND x.wide = 0 AND x.lo >= ").arg(from).push(" AND x.lo <= ").arg(to).push(" AND ");
+    range_cond(sql, "x.lo", "x.hi", prefix, lo, hi);
+    sql.push(" UNION ALL SELECT x.rid FROM idx_date x WHERE x.param = ").arg(k.to_owned());
+    sql.push(" AND x.wide = 1 AND x.lo <= ").arg(to).push(" AND ");
+    range_cond(sql, "x.lo", "x.hi", prefix, lo, hi);
+}
+
+/// The widest interval (microseconds) kept in the narrow part of the date index: 31 days.
+pub(crate) const NARROW: i64 = 31 * 86_400_000_000;
 
 /// A boolean expression: does the resource with row id `rid` (of type `ty`) satisfy `p`?
 fn check_pred(p: &Predicate, ty: &str, rid: &str, sql: &mut Sql) {
@@ -319,11 +347,15 @@ fn from_where(q: &SearchQuery, ty: &str, sql: &mut Sql) {
     match driver {
         Some((_, i)) => {
             sql.push(" FROM (SELECT DISTINCT rid FROM (");
-            for (k, p) in q.clauses[i].any_of.iter().enumerate() {
-                if k > 0 {
-                    sql.push(" UNION ");
+            if let Some((k, prefix, lo, hi, upper)) = date_window(q, i) {
+                date_driver(sql, &key(ty, k), prefix, lo, hi, Some(upper));
+            } else {
+                for (k, p) in q.clauses[i].any_of.iter().enumerate() {
+                    if k > 0 {
+                        sql.push(" UNION ");
+                    }
+                    driver_pred(p, ty, sql);
                 }
-                driver_pred(p, ty, sql);
             }
             sql.push(")) d CROSS JOIN resource r ON r.rid = d.rid WHERE r.type = ").arg(ty.to_owned());
         }
@@ -340,6 +372,21 @@ fn from_where(q: &SearchQuery, ty: &str, sql: &mut Sql) {
         sql.push(" AND ");
         check_clause(c, ty, "r.rid", sql);
     }
+}
+
+/// When the driver clause is a lone lower bound on a date (`ge`/`gt`/`sa`) and another clause is
+/// a lone upper bound on the same parameter, the upper bound limits the driver's range of starts.
+fn date_window(q: &SearchQuery, driver: usize) -> Option<(&str, Prefix, i64, i64, i64)> {
+    let [Predicate::Date { param, prefix, lo, hi }] = q.clauses[driver].any_of.as_slice() else { return None };
+    if !matches!(prefix, Prefix::Ge | Prefix::Gt | Prefix::Sa) {
+        return None;
+    }
+    let upper = q.clauses.iter().enumerate().filter(|(i, _)| *i != driver).find_map(|(_, c)| match c.any_of.as_slice() {
+        [Predicate::Date { param: p2, prefix: Prefix::Le | Prefix::Eb, hi: h2, .. }] if p2 == param => Some(*h2),
+        [Predicate::Date { param: p2, prefix: Prefix::Lt, lo: l2, .. }] if p2 == param => Some(*l2),
+        _ => None,
+    })?;
+    Some((param.as_str(), *prefix, *lo, *hi, upper))
 }
 
 fn order_by(q: &SearchQuery, ty: &str, sql: &mut Sql) {
