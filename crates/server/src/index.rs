@@ -183,8 +183,8 @@ pub fn includes(s: &dyn weave_store::Store, parsed: &ParsedSearch, rids: &[i64])
             if round > 0 && !inc.iterate {
                 continue;
             }
-            let param = (inc.param != "*").then_some(inc.param.as_str());
-            for r in s.include_rows(&frontier, &inc.source_type, param, inc.target_type.as_deref())? {
+            let params = reference_params(&inc.source_type, &inc.param);
+            for r in s.include_rows(&frontier, &inc.source_type, &params, inc.target_type.as_deref())? {
                 if seen.insert(r) {
                     next.push(r);
                 }
@@ -194,8 +194,8 @@ pub fn includes(s: &dyn weave_store::Store, parsed: &ParsedSearch, rids: &[i64])
             if round > 0 && !inc.iterate {
                 continue;
             }
-            let param = (inc.param != "*").then_some(inc.param.as_str());
-            for r in s.revinclude_rows(&frontier, &inc.source_type, param)? {
+            let params = reference_params(&inc.source_type, &inc.param);
+            for r in s.revinclude_rows(&frontier, &inc.source_type, &params)? {
                 if seen.insert(r) {
                     next.push(r);
                 }
@@ -208,6 +208,19 @@ pub fn includes(s: &dyn weave_store::Store, parsed: &ParsedSearch, rids: &[i64])
         frontier = next;
     }
     s.read_rows(&out_rids)
+}
+
+/// The reference parameters an include names: one, or all of the type's for `*`.
+fn reference_params(source_type: &str, param: &str) -> Vec<String> {
+    if param != "*" {
+        return vec![param.to_owned()];
+    }
+    weave_fhir::r4()
+        .search_params(source_type)
+        .iter()
+        .filter(|p| p.kind == SearchParamType::Reference)
+        .map(|p| p.code.clone())
+        .collect()
 }
 
 /// An OperationOutcome warning listing ignored parameters (lenient handling).

@@ -78,12 +78,12 @@ pub trait Store: Send + Sync + 'static {
     /// The current versions of resources by internal row id, in the order given (missing and
     /// deleted ones are left out).
     fn read_rows(&self, rids: &[i64]) -> Result<Vec<Stored>, StoreError>;
-    /// Row ids of the live resources that the given resources reference through `param` of
-    /// `source_type` (`None`: any reference parameter), optionally only of `target_type`.
-    fn include_rows(&self, rids: &[i64], source_type: &str, param: Option<&str>, target_type: Option<&str>) -> Result<Vec<i64>, StoreError>;
+    /// Row ids of the live resources that the given resources reference through any of the
+    /// reference parameters `params` of `source_type`, optionally only of `target_type`.
+    fn include_rows(&self, rids: &[i64], source_type: &str, params: &[String], target_type: Option<&str>) -> Result<Vec<i64>, StoreError>;
     /// Row ids of the live `source_type` resources that reference any of the given resources
-    /// through `param` (`None`: any reference parameter).
-    fn revinclude_rows(&self, rids: &[i64], source_type: &str, param: Option<&str>) -> Result<Vec<i64>, StoreError>;
+    /// through any of `params`.
+    fn revinclude_rows(&self, rids: &[i64], source_type: &str, params: &[String]) -> Result<Vec<i64>, StoreError>;
     /// Row ids of the live resources that reference `target_type/target_id` through any of the
     /// qualified parameters `keys` (`Type.param`): a compartment. Ascending row id, after
     /// `after_rid`, at most `limit`; `since` keeps only versions written at or after it.

@@ -253,12 +253,12 @@ impl Store for SqliteStore {
         self.with_reader(|c| read_rows(c, rids))
     }
 
-    fn include_rows(&self, rids: &[i64], source_type: &str, param: Option<&str>, target_type: Option<&str>) -> Result<Vec<i64>, StoreError> {
-        self.with_reader(|c| search::include_rows(c, rids, source_type, param, target_type))
+    fn include_rows(&self, rids: &[i64], source_type: &str, params: &[String], target_type: Option<&str>) -> Result<Vec<i64>, StoreError> {
+        self.with_reader(|c| search::include_rows(c, rids, source_type, params, target_type))
     }
 
-    fn revinclude_rows(&self, rids: &[i64], source_type: &str, param: Option<&str>) -> Result<Vec<i64>, StoreError> {
-        self.with_reader(|c| search::revinclude_rows(c, rids, source_type, param))
+    fn revinclude_rows(&self, rids: &[i64], source_type: &str, params: &[String]) -> Result<Vec<i64>, StoreError> {
+        self.with_reader(|c| search::revinclude_rows(c, rids, source_type, params))
     }
 
     fn compartment_rows(

@@ -7,7 +7,7 @@
 use rusqlite::Connection;
 
 /// Bumped whenever the schema changes; a store with another version is refused.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 /// The index tables and their value columns, in one place for writes and deletes.
 pub(crate) const INDEX_TABLES: [&str; 7] = [
@@ -43,25 +43,25 @@ CREATE UNIQUE INDEX IF NOT EXISTS version_rid ON version (rid, version);
 CREATE INDEX IF NOT EXISTS version_type ON version (type, seq);
 CREATE INDEX IF NOT EXISTS version_time ON version (last_updated);
 
-CREATE TABLE IF NOT EXISTS idx_string (rid INTEGER NOT NULL, param TEXT NOT NULL, norm TEXT NOT NULL, exact TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS idx_string (rid INTEGER NOT NULL, param INTEGER NOT NULL, norm TEXT NOT NULL, exact TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS idx_string_v ON idx_string (param, norm);
 CREATE INDEX IF NOT EXISTS idx_string_r ON idx_string (rid, param);
-CREATE TABLE IF NOT EXISTS idx_token (rid INTEGER NOT NULL, param TEXT NOT NULL, system TEXT, code TEXT NOT NULL, text TEXT);
+CREATE TABLE IF NOT EXISTS idx_token (rid INTEGER NOT NULL, param INTEGER NOT NULL, system TEXT, code TEXT NOT NULL, text TEXT);
 CREATE INDEX IF NOT EXISTS idx_token_v ON idx_token (param, code, system);
 CREATE INDEX IF NOT EXISTS idx_token_r ON idx_token (rid, param);
-CREATE TABLE IF NOT EXISTS idx_reference (rid INTEGER NOT NULL, param TEXT NOT NULL, target_type TEXT, target_id TEXT, url TEXT);
+CREATE TABLE IF NOT EXISTS idx_reference (rid INTEGER NOT NULL, param INTEGER NOT NULL, target_type TEXT, target_id TEXT, url TEXT);
 CREATE INDEX IF NOT EXISTS idx_reference_v ON idx_reference (param, target_id, target_type);
 CREATE INDEX IF NOT EXISTS idx_reference_r ON idx_reference (rid, param);
-CREATE TABLE IF NOT EXISTS idx_date (rid INTEGER NOT NULL, param TEXT NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL, wide INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS idx_date (rid INTEGER NOT NULL, param INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL, wide INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS idx_date_v ON idx_date (param, wide, lo);
 CREATE INDEX IF NOT EXISTS idx_date_r ON idx_date (rid, param);
-CREATE TABLE IF NOT EXISTS idx_number (rid INTEGER NOT NULL, param TEXT NOT NULL, value REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS idx_number (rid INTEGER NOT NULL, param INTEGER NOT NULL, value REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS idx_number_v ON idx_number (param, value);
 CREATE INDEX IF NOT EXISTS idx_number_r ON idx_number (rid, param);
-CREATE TABLE IF NOT EXISTS idx_quantity (rid INTEGER NOT NULL, param TEXT NOT NULL, value REAL NOT NULL, system TEXT, code TEXT);
+CREATE TABLE IF NOT EXISTS idx_quantity (rid INTEGER NOT NULL, param INTEGER NOT NULL, value REAL NOT NULL, system TEXT, code TEXT);
 CREATE INDEX IF NOT EXISTS idx_quantity_v ON idx_quantity (param, value);
 CREATE INDEX IF NOT EXISTS idx_quantity_r ON idx_quantity (rid, param);
-CREATE TABLE IF NOT EXISTS idx_uri (rid INTEGER NOT NULL, param TEXT NOT NULL, uri TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS idx_uri (rid INTEGER NOT NULL, param INTEGER NOT NULL, uri TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS idx_uri_v ON idx_uri (param, uri);
 CREATE INDEX IF NOT EXISTS idx_uri_r ON idx_uri (rid, param);
 ";
@@ -80,4 +80,29 @@ pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<Result<(), String>>
         )));
     }
     Ok(Ok(()))
+}
+
+/// The stored key of a search parameter of a type: a 64-bit FNV-1a hash of `Type.param`.
+/// Integer keys keep index entries small and their comparisons cheap; the hash is stable, so
+/// stores stay readable across versions.
+pub(crate) fn param_key(resource_type: &str, param: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in resource_type.bytes().chain(std::iter::once(b'.')).chain(param.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::from_ne_bytes(h.to_ne_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::param_key;
+
+    #[test]
+    fn parameter_keys_are_stable_and_distinct() {
+        // Stored keys must never change: existing stores hold them (FNV-1a 64 of "Patient.identifier").
+        assert_eq!(param_key("Patient", "identifier"), -7_662_048_380_047_986_845);
+        assert_ne!(param_key("Patient", "identifier"), param_key("Patient", "name"));
+        assert_ne!(param_key("Patient", "name"), param_key("Practitioner", "name"));
+    }
 }

@@ -43,9 +43,7 @@ fn table_of(t: IndexTable) -> &'static str {
     }
 }
 
-fn key(ty: &str, param: &str) -> String {
-    format!("{ty}.{param}")
-}
+pub(crate) use super::schema::param_key as key;
 
 /// How good a predicate is at producing candidates (lower is better); `None`: cannot drive.
 fn drive_rank(p: &Predicate) -> Option<u8> {
@@ -235,7 +233,7 @@ fn driver_pred(p: &Predicate, ty: &str, sql: &mut Sql) {
             sql.push(") sd CROSS JOIN idx_reference c ON c.rid = sd.rid AND c.param = ").arg(key(source_type, param));
             sql.push(" CROSS JOIN resource t ON t.type = c.target_type AND t.id = c.target_id WHERE t.type = ").arg(ty.to_owned());
         }
-        Predicate::Date { param, prefix, lo, hi } => date_driver(sql, &key(ty, param), *prefix, *lo, *hi, None),
+        Predicate::Date { param, prefix, lo, hi } => date_driver(sql, key(ty, param), *prefix, *lo, *hi, None),
         other => {
             let table = pred_table(other).unwrap_or("idx_token");
             sql.push(&format!("SELECT x.rid FROM {table} x WHERE "));
@@ -248,7 +246,7 @@ fn driver_pred(p: &Predicate, ty: &str, sql: &mut Sql) {
 /// found by a range on their start, which a `(param, wide, lo)` index serves; wide ones (long or
 /// open periods) are few and scanned. `window` adds an upper bound on the start from another
 /// clause on the same parameter (`date=ge…&date=le…`).
-fn date_driver(sql: &mut Sql, k: &str, prefix: Prefix, lo: i64, hi: i64, window: Option<i64>) {
+fn date_driver(sql: &mut Sql, k: i64, prefix: Prefix, lo: i64, hi: i64, window: Option<i64>) {
     // The range of starts a narrow interval matching the prefix can have.
     let (from, to) = match prefix {
         Prefix::Eq => (lo, hi),
@@ -260,10 +258,10 @@ fn date_driver(sql: &mut Sql, k: &str, prefix: Prefix, lo: i64, hi: i64, window:
         Prefix::Ne | Prefix::Ap => (i64::MIN, i64::MAX),
     };
     let to = window.map_or(to, |w| to.min(w));
-    sql.push("SELECT x.rid FROM idx_date x WHERE x.param = ").arg(k.to_owned());
+    sql.push("SELECT x.rid FROM idx_date x WHERE x.param = ").arg(k);
     sql.push(" AND x.wide = 0 AND x.lo >= ").arg(from).push(" AND x.lo <= ").arg(to).push(" AND ");
     range_cond(sql, "x.lo", "x.hi", prefix, lo, hi);
-    sql.push(" UNION ALL SELECT x.rid FROM idx_date x WHERE x.param = ").arg(k.to_owned());
+    sql.push(" UNION ALL SELECT x.rid FROM idx_date x WHERE x.param = ").arg(k);
     sql.push(" AND x.wide = 1 AND x.lo <= ").arg(to).push(" AND ");
     range_cond(sql, "x.lo", "x.hi", prefix, lo, hi);
 }
@@ -348,7 +346,7 @@ fn from_where(q: &SearchQuery, ty: &str, sql: &mut Sql) {
         Some((_, i)) => {
             sql.push(" FROM (SELECT DISTINCT rid FROM (");
             if let Some((k, prefix, lo, hi, upper)) = date_window(q, i) {
-                date_driver(sql, &key(ty, k), prefix, lo, hi, Some(upper));
+                date_driver(sql, key(ty, k), prefix, lo, hi, Some(upper));
             } else {
                 for (k, p) in q.clauses[i].any_of.iter().enumerate() {
                     if k > 0 {
@@ -462,17 +460,19 @@ pub(crate) fn explain(c: &Connection, q: &SearchQuery) -> Result<Vec<String>, St
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// `c.param` restricted to one parameter, or to every parameter of a type (a key range).
-fn param_range(sql: &mut Sql, col: &str, source_type: &str, param: Option<&str>) {
-    match param {
-        Some(p) => {
-            sql.push(&format!("{col} = ")).arg(key(source_type, p));
+/// `col IN (…)`: the given parameters of a type.
+fn params_in(sql: &mut Sql, col: &str, source_type: &str, params: &[String]) {
+    sql.push(&format!("{col} IN ("));
+    for (i, p) in params.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
         }
-        None => {
-            sql.push(&format!("{col} >= ")).arg(format!("{source_type}."));
-            sql.push(&format!(" AND {col} < ")).arg(format!("{source_type}/"));
-        }
+        sql.arg(key(source_type, p));
     }
+    if params.is_empty() {
+        sql.push("NULL");
+    }
+    sql.push(")");
 }
 
 /// Targets referenced from the given rows (for `_include`), de-duplicated, in first-seen order.
@@ -480,14 +480,14 @@ pub(crate) fn include_rows(
     c: &Connection,
     rids: &[i64],
     source_type: &str,
-    param: Option<&str>,
+    params: &[String],
     target_type: Option<&str>,
 ) -> Result<Vec<i64>, StoreError> {
     let mut sql = Sql::default();
     sql.push("SELECT t.rid FROM idx_reference c JOIN resource t ON t.type = c.target_type AND t.id = c.target_id \
               WHERE t.deleted = 0 AND c.rid = ?1 AND ");
     sql.args.push(SqlValue::Null);
-    param_range(&mut sql, "c.param", source_type, param);
+    params_in(&mut sql, "c.param", source_type, params);
     if let Some(tt) = target_type {
         sql.push(" AND t.type = ").arg(tt.to_owned());
     }
@@ -504,12 +504,12 @@ pub(crate) fn referenced_rows(c: &Connection, rids: &[i64]) -> Result<Vec<i64>, 
 }
 
 /// Sources that reference the given rows (for `_revinclude`), de-duplicated, in first-seen order.
-pub(crate) fn revinclude_rows(c: &Connection, rids: &[i64], source_type: &str, param: Option<&str>) -> Result<Vec<i64>, StoreError> {
+pub(crate) fn revinclude_rows(c: &Connection, rids: &[i64], source_type: &str, params: &[String]) -> Result<Vec<i64>, StoreError> {
     let mut sql = Sql::default();
     sql.push("SELECT s.rid FROM resource t JOIN idx_reference c ON c.target_id = t.id AND c.target_type = t.type \
               JOIN resource s ON s.rid = c.rid WHERE s.deleted = 0 AND t.rid = ?1 AND ");
     sql.args.push(SqlValue::Null);
-    param_range(&mut sql, "c.param", source_type, param);
+    params_in(&mut sql, "c.param", source_type, params);
     collect_rows(c, &sql, rids)
 }
 
@@ -551,7 +551,8 @@ pub(crate) fn compartment_rows(
         if i > 0 {
             sql.push(", ");
         }
-        sql.arg(k.clone());
+        let (ty, p) = k.split_once('.').unwrap_or(("", k));
+        sql.arg(key(ty, p));
     }
     sql.push(") AND x.target_id = ").arg(target_id.to_owned());
     sql.push(" AND x.target_type = ").arg(target_type.to_owned());
