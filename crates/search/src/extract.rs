@@ -91,16 +91,18 @@ pub fn add_token(param: &str, item: &Item<'_>, ix: &mut IndexEntries) {
     };
     let v = n.json();
     match n.type_name() {
-        Some("Coding") => {
-            if let Some(code) = str_field(v, "code") {
-                push(str_field(v, "system"), code, str_field(v, "display"));
-            }
-        }
+        Some("Coding") => match str_field(v, "code") {
+            Some(code) => push(str_field(v, "system"), code, str_field(v, "display")),
+            // A display alone is still searchable with `:text`.
+            None => push(None, "", str_field(v, "display")),
+        },
         Some("CodeableConcept") => {
             let text = str_field(v, "text");
             for c in v.get("coding").and_then(Value::as_array).into_iter().flatten() {
-                if let Some(code) = str_field(c, "code") {
-                    push(str_field(c, "system"), code, str_field(c, "display").or(text));
+                match str_field(c, "code") {
+                    Some(code) => push(str_field(c, "system"), code, str_field(c, "display").or(text)),
+                    None if c.get("display").is_some() => push(None, "", str_field(c, "display")),
+                    None => {}
                 }
             }
             // The concept's own text, searchable with `:text` even when it has no coding.
@@ -170,6 +172,12 @@ pub fn add_date(param: &str, item: &Item<'_>, ix: &mut IndexEntries) {
                     ix.dates.push((param.to_owned(), lo, hi));
                 }
             }
+            // A repeating schedule covers its bounds.
+            if let Some(bounds) = v.get("repeat").and_then(|r| r.get("boundsPeriod")) {
+                let lo = str_field(bounds, "start").and_then(date_range).map_or(i64::MIN, |r| r.0);
+                let hi = str_field(bounds, "end").and_then(date_range).map_or(i64::MAX, |r| r.1);
+                ix.dates.push((param.to_owned(), lo, hi));
+            }
         }
         _ => {}
     }
@@ -200,6 +208,10 @@ pub fn add_quantity(param: &str, item: &Item<'_>, ix: &mut IndexEntries) {
         _ => (str_field(v, "system"), str_field(v, "code").or_else(|| str_field(v, "unit"))),
     };
     ix.quantities.push((param.to_owned(), value, system.map(str::to_owned), code.map(str::to_owned)));
+    // `value||unit` matches the human unit as well as the code.
+    if let Some(unit) = str_field(v, "unit").filter(|u| Some(*u) != code) {
+        ix.quantities.push((param.to_owned(), value, None, Some(unit.to_owned())));
+    }
 }
 
 /// Adds uri rows.

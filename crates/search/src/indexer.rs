@@ -79,6 +79,9 @@ impl Indexer {
         let ctx = EvalContext { lenient_as: true, ..EvalContext::default() };
         for p in self.params(resource_type) {
             let Ok(items) = p.expr.evaluate(resource, &ctx) else { continue };
+            if !items.is_empty() {
+                ix.present.push(p.code.clone());
+            }
             for item in &items {
                 match p.kind {
                     SearchParamType::String => extract::add_string(&p.code, item, &mut ix),

@@ -164,9 +164,10 @@ fn table_for(kind: SearchParamType) -> Option<IndexTable> {
     })
 }
 
-/// Splits a value on unescaped commas and unescapes `\,` `\|` `\$` `\\`.
+/// Splits a value on unescaped commas, keeping the escapes: each parameter type unescapes its
+/// parts after its own splitting (a token splits on unescaped `|` first).
 fn split_values(value: &str) -> Vec<String> {
-    split_escaped(value, ',').into_iter().map(|v| unescape(&v)).collect()
+    split_escaped(value, ',')
 }
 
 fn split_escaped(value: &str, sep: char) -> Vec<String> {
@@ -219,7 +220,7 @@ fn predicates(t: &str, name: &str, value: &str, base_url: &str) -> Result<Vec<Pr
         None => (name, None),
     };
     match code {
-        "_id" => return Ok(vec![Predicate::Id(value.to_owned())]),
+        "_id" => return Ok(vec![Predicate::Id(unescape(value))]),
         "_lastUpdated" => {
             let (prefix, lo, hi) = date_value(code, value)?;
             return Ok(vec![Predicate::LastUpdated { prefix, lo, hi }]);
@@ -316,7 +317,7 @@ fn predicate(def: &SearchParamDef, code: &str, modifier: Option<&str>, value: &s
                 Some("below") => UriMatch::Below,
                 Some(m) => return Err(unsupported(code, m)),
             };
-            Ok(Predicate::Uri { param: code.to_owned(), value: value.to_owned(), mode })
+            Ok(Predicate::Uri { param: code.to_owned(), value: unescape(value), mode })
         }
         SearchParamType::Composite | SearchParamType::Special => Err(SearchError::InvalidValue {
             param: code.to_owned(),
@@ -334,18 +335,20 @@ fn no_modifier(code: &str, modifier: Option<&str>) -> Result<(), SearchError> {
 }
 
 fn string_pred(code: &str, modifier: Option<&str>, value: &str) -> Result<Predicate, SearchError> {
-    let (mode, exact) = match modifier {
-        None => (StringMatch::StartsWith, None),
-        Some("exact") => (StringMatch::Exact, Some(value.to_owned())),
-        Some("contains") => (StringMatch::Contains, None),
+    let mode = match modifier {
+        None => StringMatch::StartsWith,
+        Some("exact") => StringMatch::Exact,
+        Some("contains") => StringMatch::Contains,
         Some(m) => return Err(unsupported(code, m)),
     };
-    Ok(Predicate::String { param: code.to_owned(), norm: normalize(value), exact, mode })
+    let value = unescape(value);
+    let exact = (mode == StringMatch::Exact).then(|| value.clone());
+    Ok(Predicate::String { param: code.to_owned(), norm: normalize(&value), exact, mode })
 }
 
 fn token_pred(code: &str, modifier: Option<&str>, value: &str) -> Result<Predicate, SearchError> {
     if modifier == Some("text") {
-        return Ok(Predicate::TokenText { param: code.to_owned(), text: normalize(value) });
+        return Ok(Predicate::TokenText { param: code.to_owned(), text: normalize(&unescape(value)) });
     }
     let parts = split_escaped(value, '|');
     let (system, token_code) = match parts.as_slice() {
@@ -373,6 +376,7 @@ fn reference_pred(def: &SearchParamDef, code: &str, modifier: Option<&str>, valu
         Some(m) if r4().is_resource_type(m) => Some(m.to_owned()),
         Some(m) => return Err(unsupported(code, m)),
     };
+    let value = &unescape(value);
     let target = parse_reference(value, base).ok_or_else(|| invalid(code, format!("'{value}' is not a reference")))?;
     if let Some(url) = target.url {
         // A bare id looks like a relative URL without a type.
@@ -417,9 +421,24 @@ fn number_value(code: &str, value: &str) -> Result<(Prefix, f64, f64), SearchErr
     if !v.is_finite() {
         return Err(invalid(code, format!("'{rest}' is not a finite number")));
     }
-    let decimals = if rest.contains(['e', 'E']) { None } else { rest.split_once('.').map(|(_, d)| d.len()).or(Some(0)) };
-    let half = decimals.map_or(0.0, |d| 0.5 * 10f64.powi(-i32::try_from(d).unwrap_or(0)));
-    Ok((prefix, v - half, v + half))
+    // Precision: the digits after the point, less the exponent (`1.5e2` is known to the unit).
+    let (mantissa, exponent) = match rest.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i32>().map_err(|_| invalid(code, format!("'{rest}' is not a number")))?),
+        None => (rest, 0),
+    };
+    // Precision: the digits after the point; in exponent form, as the specification's example
+    // reads it (`1e2` is [95, 105)).
+    let mantissa_decimals = mantissa.split_once('.').map_or(0, |(_, d)| i32::try_from(d.len()).unwrap_or(0));
+    let decimals = if exponent == 0 { mantissa_decimals } else { mantissa_decimals - exponent + 1 };
+    let half = 0.5 * 10f64.powi(-decimals);
+    // [v - half, v + half), both bounds moved down a hair so that decimal boundaries survive
+    // binary floating point (5.4 - 0.05 must include 5.35; 5.4 + 0.05 must exclude 5.45).
+    let slack = (v.abs() + half) * 1e-12;
+    match prefix {
+        // Comparisons are against the value itself; equality-like prefixes use its precision.
+        Prefix::Eq | Prefix::Ne | Prefix::Ap => Ok((prefix, v - half - slack, v + half - slack)),
+        _ => Ok((prefix, v, v)),
+    }
 }
 
 fn quantity_pred(code: &str, value: &str) -> Result<Predicate, SearchError> {
@@ -487,8 +506,8 @@ mod tests {
     fn number_precision_gives_a_range() {
         let (_, lo, hi) = number_value("n", "100").unwrap();
         assert!((lo - 99.5).abs() < 1e-9 && (hi - 100.5).abs() < 1e-9);
-        let (p, lo, _) = number_value("n", "gt1.25").unwrap();
+        let (p, lo, hi) = number_value("n", "gt1.25").unwrap();
         assert_eq!(p, Prefix::Gt);
-        assert!((lo - 1.245).abs() < 1e-9);
+        assert!((lo - 1.25).abs() < 1e-12 && (hi - 1.25).abs() < 1e-12);
     }
 }

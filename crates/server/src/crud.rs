@@ -175,7 +175,7 @@ pub async fn create(state: &AppState, req: &Req, t: &str) -> Result<Response, Ap
     expect_resource_body(req)?;
     let mut resource = checked_resource(&req.body, t)?;
     let condition = req.headers.get("if-none-exist").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = uuid::Uuid::now_v7().to_string();
     set_id(&mut resource, &id);
     let entries = state.indexer.extract(t, &resource);
     let body = prepare_body(&mut resource, &id);
@@ -291,7 +291,7 @@ pub async fn conditional_update(state: &AppState, req: &Req, t: &str) -> Result<
     let body_id = resource.get("id").and_then(Value::as_str).map(str::to_owned);
     let id = match (matches.as_slice(), body_id) {
         ([], Some(b)) => b,
-        ([], None) => uuid::Uuid::new_v4().to_string(),
+        ([], None) => uuid::Uuid::now_v7().to_string(),
         ([one], Some(b)) if *one != b => {
             return Err(ApiError::invalid(format!(
                 "the condition matches {t}/{one}, but the body's id is '{b}'"

@@ -148,6 +148,8 @@ pub struct IndexEntries {
     pub quantities: Vec<(String, f64, Option<String>, Option<String>)>,
     /// (param, uri)
     pub uris: Vec<(String, String)>,
+    /// Parameters whose expression yields at least one item (for `:missing`), each once.
+    pub present: Vec<String>,
 }
 
 impl IndexEntries {
@@ -160,5 +162,6 @@ impl IndexEntries {
             && self.numbers.is_empty()
             && self.quantities.is_empty()
             && self.uris.is_empty()
+            && self.present.is_empty()
     }
 }

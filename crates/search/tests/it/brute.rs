@@ -8,6 +8,7 @@
 //!   primitive with only an extension is absent);
 //! - dates without a time zone are UTC (the implementation documents this); a Period without an
 //!   end is open-ended; a Timing covers the outer limits of its events and `repeat.boundsPeriod`;
+//!   a string item of a date parameter counts when it is written as a date;
 //! - a token of a primitive (code, string, boolean, ContactPoint) has no system;
 //! - `:text` matches CodeableConcept.text, Coding.display and Identifier.type.text by prefix, as
 //!   a string parameter would;
@@ -270,6 +271,12 @@ impl Vals {
         let range = |k: &str| str_at(v, k).and_then(date_range);
         match (ty, v) {
             ("date" | "dateTime" | "instant", Value::String(s)) => self.dates.extend(date_range(s)),
+            // A string in a date parameter (`CarePlan.activity.detail.scheduled[x]`): the
+            // specification is silent; like the implementation, one written as a date counts.
+            ("string", Value::String(s)) => match date_range(s) {
+                Some(r) => self.dates.push(r),
+                None => self.unsupported = true,
+            },
             ("Period", _) => {
                 if v.get("start").is_some() || v.get("end").is_some() {
                     let lo = range("start").map_or(i64::MIN, |r| r.0);
@@ -590,5 +597,45 @@ fn ident_match(form: &RefForm, idents: &[(Option<String>, String)]) -> bool {
     match form {
         RefForm::Identifier(sys, v) => idents.iter().any(|(s, iv)| sys_match(sys, s.as_deref()) && iv == v),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> (i64, i64) {
+        date_range(s).expect("date")
+    }
+
+    #[test]
+    fn date_prefixes_follow_the_range_definitions() {
+        let q = day("2013-03-14");
+        let straddle = (day("2013-03-10").0, day("2013-03-14T12:00:00Z").1);
+        assert!(!date_match(Pfx::Ge, q, straddle) && date_match(Pfx::Le, q, straddle));
+        assert!(date_match(Pfx::Ge, q, (day("2013-01-21").0, i64::MAX)));
+        assert!(date_match(Pfx::Sa, q, day("2013-03-15")) && !date_match(Pfx::Sa, q, (day("2013-01-21").0, i64::MAX)));
+        assert!(date_match(Pfx::Eb, q, (i64::MIN, day("2013-01-21").1)));
+        assert!(date_match(Pfx::Lt, day("2013-01-14T10:00Z"), day("2013-01-14")));
+        assert!(date_match(Pfx::Ne, q, day("2013-03")) && !date_match(Pfx::Eq, q, day("2013-03")));
+    }
+
+    #[test]
+    fn numbers_use_the_precision_of_the_search_value() {
+        let d = |s: &str| Dec::parse(s).expect("decimal");
+        assert!(num_match(Pfx::None, d("100"), d("99.5")) && !num_match(Pfx::None, d("100"), d("100.5")));
+        assert!(num_match(Pfx::Eq, d("5.4"), d("5.35")) && !num_match(Pfx::Eq, d("5.4"), d("5.45")));
+        assert!(num_match(Pfx::Ne, d("100"), d("100.5")) && num_match(Pfx::Gt, d("100"), d("100.001")));
+        assert!(!num_match(Pfx::Lt, d("100"), d("100")) && num_match(Pfx::Le, d("100"), d("100.0")));
+    }
+
+    #[test]
+    fn uris_match_by_path() {
+        assert!(uri_match(UriMode::Above, "http://a/b/c/_history/1", "http://a/b/c"));
+        assert!(!uri_match(UriMode::Above, "http://a/b/cd/_history/1", "http://a/b/c"));
+        assert!(uri_match(UriMode::Below, "http://a/", "http://a/b"));
+        assert_eq!(parse_ref("Patient/1/_history/2", "http://h"), Some(RefTo::Local("Patient".into(), "1".into())));
+        assert_eq!(parse_ref("http://h/Patient/1", "http://h"), Some(RefTo::Local("Patient".into(), "1".into())));
+        assert_eq!(parse_ref("#p", "http://h"), None);
     }
 }

@@ -65,9 +65,11 @@ fn resolve_refs(v: &mut Value, map: &HashMap<String, String>) {
     }
 }
 
-/// The resources of the Synthea bundles; each takes its fullUrl's uuid as id.
+/// The resources of the Synthea bundles; each takes its fullUrl's uuid as id. Practitioners and
+/// Organizations recur across bundles: the first copy is kept.
 pub fn synthea(shared: &Path, max_files: usize) -> Vec<Res> {
     let mut out = Vec::new();
+    let mut seen = HashSet::new();
     for f in json_files(&shared.join("testdata/synthea/smart-generated-sample-data-R4")).into_iter().take(max_files) {
         let Some(bundle) = read_json(&f) else { continue };
         let entries = bundle["entry"].as_array().cloned().unwrap_or_default();
@@ -80,6 +82,9 @@ pub fn synthea(shared: &Path, max_files: usize) -> Vec<Res> {
             items.push((ty.to_owned(), id, e["resource"].clone()));
         }
         for (ty, id, mut json) in items {
+            if !seen.insert((ty.clone(), id.clone())) {
+                continue;
+            }
             resolve_refs(&mut json, &map);
             json["id"] = Value::String(id.clone());
             out.push(Res { ty, id, json });
@@ -166,22 +171,34 @@ impl Fixture {
     pub fn new(resources: &[Value]) -> Fixture {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = open_store(&dir);
-        let indexer = Indexer::new(BASE);
+        let f = Fixture { _dir: dir, store, indexer: Indexer::new(BASE) };
+        f.add(resources);
+        f
+    }
+
+    /// Writes more resources (each carries its type and id).
+    pub fn add(&self, resources: &[Value]) {
         let items: Vec<(String, String, &Value)> = resources
             .iter()
             .map(|r| (r["resourceType"].as_str().unwrap_or_default().to_owned(), r["id"].as_str().unwrap_or_default().to_owned(), r))
             .collect();
-        write_all(&store, &indexer, &items);
-        Fixture { _dir: dir, store, indexer }
+        write_all(&self.store, &self.indexer, &items);
     }
 
-    /// Runs `Type?query` (unencoded `a=b&c=d`) and returns the sorted ids of the matches.
-    pub fn ids(&self, ty: &str, query: &str) -> Vec<String> {
+    /// The plan of `Type?query`.
+    pub fn explain(&self, ty: &str, query: &str) -> Vec<String> {
         let parsed = parse_query(ty, &split_query(query), true, BASE, 1000, 1000).unwrap_or_else(|e| panic!("{ty}?{query}: {e}"));
-        let page = self.store.search(&parsed.query).unwrap_or_else(|e| panic!("{ty}?{query}: {e}"));
+        self.store.explain(&parsed.query).unwrap_or_else(|e| panic!("{ty}?{query}: {e}"))
+    }
+
+    /// Runs `Type?query` (unencoded `a=b&c=d`) and returns the sorted ids of the matches, or the
+    /// parse or store error.
+    pub fn try_ids(&self, ty: &str, query: &str) -> Result<Vec<String>, String> {
+        let parsed = parse_query(ty, &split_query(query), true, BASE, 1000, 1000).map_err(|e| e.to_string())?;
+        let page = self.store.search(&parsed.query).map_err(|e| e.to_string())?;
         let mut ids: Vec<String> = page.matches.into_iter().map(|(_, id, _)| id).collect();
         ids.sort();
-        ids
+        Ok(ids)
     }
 
     /// The matches plus their `_include`/`_revinclude` targets, as sorted `Type/id`.
@@ -192,12 +209,12 @@ impl Fixture {
         let mut out: Vec<String> = page.matches.iter().map(|(t, id, _)| format!("{t}/{id}")).collect();
         let mut extra = Vec::new();
         for inc in &parsed.includes {
-            let param = (inc.param != "*").then_some(inc.param.as_str());
-            extra.extend(self.store.include_rows(&rids, &inc.source_type, param, inc.target_type.as_deref()).expect("include"));
+            let params = include_params(&inc.source_type, &inc.param);
+            extra.extend(self.store.include_rows(&rids, &inc.source_type, &params, inc.target_type.as_deref()).expect("include"));
         }
         for inc in &parsed.revincludes {
-            let param = (inc.param != "*").then_some(inc.param.as_str());
-            extra.extend(self.store.revinclude_rows(&rids, &inc.source_type, param).expect("revinclude"));
+            let params = include_params(&inc.source_type, &inc.param);
+            extra.extend(self.store.revinclude_rows(&rids, &inc.source_type, &params).expect("revinclude"));
         }
         for s in self.store.read_rows(&extra).expect("read rows") {
             out.push(format!("{}/{}", s.resource_type, s.id));
@@ -206,6 +223,19 @@ impl Fixture {
         out.dedup();
         out
     }
+}
+
+/// The reference parameters an include names: the one given, or for `*` every reference
+/// parameter of the source type (what the server passes to the store).
+pub fn include_params(source_type: &str, param: &str) -> Vec<String> {
+    if param != "*" {
+        return vec![param.to_owned()];
+    }
+    r4().search_params(source_type)
+        .iter()
+        .filter(|p| p.kind == weave_fhir::model::SearchParamType::Reference)
+        .map(|p| p.code.clone())
+        .collect()
 }
 
 /// `a=b&c=d` → pairs (no percent-decoding: the tests write values plainly).

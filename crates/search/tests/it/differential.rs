@@ -10,18 +10,19 @@
 
 use crate::ast::Query;
 use crate::brute::Db;
-use crate::data::{delete_all, examples, open_store, shared_dir, synthea, write_all, Res, BASE};
+use crate::data::{delete_all, examples, include_params, open_store, shared_dir, synthea, write_all, Res, BASE};
 use crate::gen::Gen;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::time::Instant;
-use weave_search::{parse_query, Indexer};
+use std::time::{Duration, Instant};
+use weave_search::{parse_query, Indexer, ParsedSearch};
 use weave_store::sqlite::SqliteStore;
+use weave_store::query::SearchPage;
 use weave_store::Store;
 
 const SEED: u64 = 0x5EA6C4;
-const QUERIES: usize = 4000;
+const QUERIES: usize = 6000;
 /// Every query with at least two matches whose index is a multiple of this is also paged.
 const PAGING_EVERY: usize = 3;
 const MAX_COUNT: usize = 1_000_000;
@@ -99,7 +100,8 @@ fn diff(what: &str, want: &BTreeSet<String>, got: &BTreeSet<String>) -> Option<S
     ))
 }
 
-fn run(store: &SqliteStore, q: &Query, extra: &[(&str, String)]) -> Result<(weave_store::query::SearchPage, weave_search::ParsedSearch), String> {
+/// Runs `q` with extra control parameters through `parse_query` and the store.
+fn run(store: &SqliteStore, q: &Query, extra: &[(&str, String)]) -> Result<(SearchPage, ParsedSearch), String> {
     let mut pairs = q.pairs(BASE);
     pairs.extend(extra.iter().map(|(n, v)| ((*n).to_owned(), v.clone())));
     let parsed = parse_query(&q.ty, &pairs, true, BASE, 100, MAX_COUNT).map_err(|e| format!("parse_query failed: {e}"))?;
@@ -107,7 +109,8 @@ fn run(store: &SqliteStore, q: &Query, extra: &[(&str, String)]) -> Result<(weav
     Ok((page, parsed))
 }
 
-/// Compares one query; returns the failure messages.
+/// Compares one query (matches, includes, and paging when `page_size` is given); returns the
+/// failure messages.
 fn check(store: &SqliteStore, db: &Db, q: &Query, page_size: Option<usize>) -> Vec<String> {
     let (page, parsed) = match run(store, q, &[("_count", MAX_COUNT.to_string())]) {
         Ok(x) => x,
@@ -119,37 +122,39 @@ fn check(store: &SqliteStore, db: &Db, q: &Query, page_size: Option<usize>) -> V
         errors.push(format!("{} duplicate matches", page.matches.len() - got.len()));
     }
     let want_idx = db.search(q);
-    let want = ids_of(db, want_idx.iter().copied());
-    if let Some(d) = diff("matches", &want, &got) {
+    if let Some(d) = diff("matches", &ids_of(db, want_idx.iter().copied()), &got) {
         errors.push(d);
         return errors;
     }
     let rids: Vec<i64> = page.matches.iter().map(|m| m.2).collect();
-    for (inc, p) in q.includes.iter().zip(&parsed.includes) {
-        let param = (p.param != "*").then_some(p.param.as_str());
-        let got = store
-            .include_rows(&rids, &p.source_type, param, p.target_type.as_deref())
-            .and_then(|r| store.read_rows(&r))
-            .map(|rows| rows.iter().map(|s| format!("{}/{}", s.resource_type, s.id)).collect::<BTreeSet<_>>());
-        match got {
-            Ok(got) => errors.extend(diff(&format!("_include={}", inc.render()), &ids_of(db, db.include(&want_idx, inc)), &got)),
-            Err(e) => errors.push(format!("include_rows failed: {e}")),
-        }
-    }
-    for (inc, p) in q.revincludes.iter().zip(&parsed.revincludes) {
-        let param = (p.param != "*").then_some(p.param.as_str());
-        let got = store
-            .revinclude_rows(&rids, &p.source_type, param)
-            .and_then(|r| store.read_rows(&r))
-            .map(|rows| rows.iter().map(|s| format!("{}/{}", s.resource_type, s.id)).collect::<BTreeSet<_>>());
-        match got {
-            Ok(got) => errors.extend(diff(&format!("_revinclude={}", inc.render()), &ids_of(db, db.revinclude(&want_idx, inc)), &got)),
-            Err(e) => errors.push(format!("revinclude_rows failed: {e}")),
-        }
-    }
+    errors.extend(check_includes(store, db, q, &parsed, &rids, &want_idx));
     if let Some(k) = page_size {
         let full: Vec<String> = page.matches.iter().map(|(_, id, _)| id.clone()).collect();
         errors.extend(paging(store, q, &full, k));
+    }
+    errors
+}
+
+/// Compares every `_include` and `_revinclude` of `q`: the store's rows for the matches (`rids`)
+/// against the brute force's for the same matches (`want_idx`).
+fn check_includes(store: &SqliteStore, db: &Db, q: &Query, parsed: &ParsedSearch, rids: &[i64], want_idx: &[usize]) -> Vec<String> {
+    let forward = q.includes.iter().zip(&parsed.includes).map(|(i, p)| (true, i, p));
+    let reverse = q.revincludes.iter().zip(&parsed.revincludes).map(|(i, p)| (false, i, p));
+    let mut errors = Vec::new();
+    for (is_include, inc, p) in forward.chain(reverse) {
+        let params = include_params(&p.source_type, &p.param);
+        let (name, rows, want) = if is_include {
+            ("_include", store.include_rows(rids, &p.source_type, &params, p.target_type.as_deref()), db.include(want_idx, inc))
+        } else {
+            ("_revinclude", store.revinclude_rows(rids, &p.source_type, &params), db.revinclude(want_idx, inc))
+        };
+        let got = rows
+            .and_then(|r| store.read_rows(&r))
+            .map(|rows| rows.iter().map(|s| format!("{}/{}", s.resource_type, s.id)).collect::<BTreeSet<_>>());
+        match got {
+            Ok(got) => errors.extend(diff(&format!("{name}={}", inc.render()), &ids_of(db, want), &got)),
+            Err(e) => errors.push(format!("{name}={} failed: {e}", inc.render())),
+        }
     }
     errors
 }
@@ -193,10 +198,94 @@ fn paging(store: &SqliteStore, q: &Query, full: &[String], k: usize) -> Option<S
     }
 }
 
+/// The plan SQLite chooses for a query's page statement.
+fn plan(store: &SqliteStore, q: &Query) -> Vec<String> {
+    match parse_query(&q.ty, &q.pairs(BASE), true, BASE, 100, MAX_COUNT) {
+        Ok(p) => store.explain(&p.query).unwrap_or_else(|e| vec![format!("explain failed: {e}")]),
+        Err(e) => vec![format!("parse_query failed: {e}")],
+    }
+}
+
 /// Groups failures by the query's parameter names (values removed) for the summary.
 fn signature(q: &Query) -> String {
     let names: Vec<String> = q.pairs(BASE).into_iter().map(|(n, v)| if n.starts_with('_') && n != "_id" { format!("{n}={v}") } else { n }).collect();
     format!("{}?{}", q.ty, names.join("&"))
+}
+
+/// What running the generated queries produced.
+#[derive(Default)]
+struct Outcome {
+    passed: usize,
+    failed: Vec<(Query, Vec<String>)>,
+    tags: BTreeMap<String, usize>,
+    types: BTreeSet<String>,
+    paged: usize,
+    empty: usize,
+    slow: Vec<(Duration, String, Vec<String>)>,
+}
+
+/// Generates and checks `QUERIES` queries.
+fn run_all(store: &SqliteStore, db: &Db, gen: &mut Gen<'_>) -> Outcome {
+    let mut out = Outcome::default();
+    for n in 0..QUERIES {
+        let (q, tags) = gen.query();
+        let matches = db.search(&q).len();
+        // Pages of 1 to n/2 matches, but at most 25 pages (each page re-runs the query).
+        let page_size =
+            (n % PAGING_EVERY == 0 && matches >= 2).then(|| (1 + gen.below(matches.div_ceil(2))).max(matches.div_ceil(25)));
+        out.paged += usize::from(page_size.is_some());
+        out.empty += usize::from(matches == 0);
+        out.types.insert(q.ty.clone());
+        for t in tags {
+            *out.tags.entry(t).or_default() += 1;
+        }
+        let t0 = Instant::now();
+        let errors = check(store, db, &q, page_size);
+        if t0.elapsed() > Duration::from_secs(1) {
+            out.slow.push((t0.elapsed(), q.display(BASE), plan(store, &q)));
+        }
+        if errors.is_empty() {
+            out.passed += 1;
+        } else {
+            out.failed.push((q, errors));
+        }
+    }
+    out
+}
+
+/// Prints the counts, the slow queries with their plans, and every failure.
+fn report(out: &mut Outcome, elapsed: Duration) {
+    println!("queries per feature (a query counts once under each parameter type, modifier, prefix and feature it uses):");
+    for (t, c) in &out.tags {
+        println!("  {c:6}  {t}");
+    }
+    println!(
+        "{QUERIES} queries over {} resource types ({} with no match, {} also paged) in {elapsed:.1?}",
+        out.types.len(),
+        out.empty,
+        out.paged
+    );
+    out.slow.sort();
+    for (d, q, plan) in out.slow.iter().rev() {
+        println!("SLOW ({d:.1?} with paging and includes) {q}");
+        for step in plan {
+            println!("    plan: {step}");
+        }
+    }
+    let mut groups: BTreeMap<String, usize> = BTreeMap::new();
+    for (q, errors) in &out.failed {
+        *groups.entry(signature(q)).or_default() += 1;
+        println!("FAILED {}", q.display(BASE));
+        for e in errors {
+            println!("    {e}");
+        }
+    }
+    if !groups.is_empty() {
+        println!("failures by query shape:");
+        for (g, c) in &groups {
+            println!("  {c:5}  {g}");
+        }
+    }
 }
 
 #[test]
@@ -216,56 +305,10 @@ fn generated_queries_match_brute_force() {
     }
     let mut gen = Gen::new(&db, SEED, skip);
     println!("no :missing on {} parameters with values the brute force does not model: {:?}", gen.no_missing().len(), gen.no_missing());
-
     let t0 = Instant::now();
-    let mut tags: BTreeMap<String, usize> = BTreeMap::new();
-    let mut types = BTreeSet::new();
-    let (mut passed, mut failed, mut paged, mut empty) = (0usize, Vec::new(), 0usize, 0usize);
-    for n in 0..QUERIES {
-        let (q, qtags) = gen.query();
-        let matches = db.search(&q).len();
-        let page_size = (n % PAGING_EVERY == 0 && matches >= 2).then(|| 1 + gen.below(matches.div_ceil(2)));
-        if page_size.is_some() {
-            paged += 1;
-        }
-        empty += usize::from(matches == 0);
-        types.insert(q.ty.clone());
-        for t in qtags {
-            *tags.entry(t).or_default() += 1;
-        }
-        let errors = check(&store, &db, &q, page_size);
-        if errors.is_empty() {
-            passed += 1;
-        } else {
-            failed.push((q, errors));
-        }
-    }
-    println!("queries per feature (a query counts once under each feature it uses):");
-    for (t, c) in &tags {
-        println!("  {c:6}  {t}");
-    }
-    println!(
-        "{} queries over {} resource types ({} with no match, {paged} also paged) in {:.1?}; total test time {:.1?}",
-        QUERIES,
-        types.len(),
-        empty,
-        t0.elapsed(),
-        started.elapsed()
-    );
-    let mut groups: BTreeMap<String, usize> = BTreeMap::new();
-    for (q, errors) in &failed {
-        *groups.entry(signature(q)).or_default() += 1;
-        println!("FAILED {}", q.display(BASE));
-        for e in errors {
-            println!("    {e}");
-        }
-    }
-    if !groups.is_empty() {
-        println!("failures by query shape:");
-        for (g, c) in &groups {
-            println!("  {c:5}  {g}");
-        }
-    }
-    println!("{passed} passed, {} failed", failed.len());
-    assert!(failed.is_empty(), "{} of {QUERIES} generated queries disagree with the brute force (listed above)", failed.len());
+    let mut out = run_all(&store, &db, &mut gen);
+    report(&mut out, t0.elapsed());
+    println!("total test time {:.1?}", started.elapsed());
+    println!("{} passed, {} failed", out.passed, out.failed.len());
+    assert!(out.failed.is_empty(), "{} of {QUERIES} generated queries disagree with the brute force (listed above)", out.failed.len());
 }

@@ -241,7 +241,9 @@ impl<'a> Gen<'a> {
                 15..=16 => RefForm::Absolute(t, id),
                 _ => RefForm::Typed(t, format!("{id}-nope")),
             },
-            RefTo::Url(u) => RefForm::Url(u),
+            // A relative value that is not `Type/id` would read as an id: only absolute ones.
+            RefTo::Url(u) if u.contains(':') => RefForm::Url(u),
+            RefTo::Url(_) => return None,
         }))
     }
 
@@ -385,6 +387,32 @@ impl<'a> Gen<'a> {
         };
         self.tag_test(p.kind, &test);
         Some(Cond::Param(p.code.clone(), test))
+    }
+
+    /// A condition from a parameter type chosen uniformly, then a (type, parameter) with values
+    /// of that type chosen uniformly: rare types (number, quantity, uri) get their share.
+    fn kind_first_cond(&mut self) -> Option<(String, Cond)> {
+        let kinds = [
+            SearchParamType::String,
+            SearchParamType::Token,
+            SearchParamType::Reference,
+            SearchParamType::Date,
+            SearchParamType::Number,
+            SearchParamType::Quantity,
+            SearchParamType::Uri,
+        ];
+        let kind = *self.pick(&kinds)?;
+        let pairs: Vec<(String, String)> = self
+            .usable
+            .keys()
+            .filter(|(t, c)| !self.skip.contains(&(t.clone(), c.clone())) && self.db.param(t, c).is_some_and(|p| p.kind == kind))
+            .cloned()
+            .collect();
+        let (t, code) = self.pick(&pairs)?.clone();
+        let p = self.db.param(&t, &code)?;
+        let list = self.usable.get(&(t.clone(), code))?.clone();
+        let i = *self.pick(&list)?;
+        self.value_cond(p, i).map(|c| (t, c))
     }
 
     /// A condition on a random parameter of `t`, from the data of a random resource.
@@ -540,9 +568,13 @@ impl<'a> Gen<'a> {
     pub fn query(&mut self) -> (Query, Vec<String>) {
         loop {
             self.tags.clear();
-            let t = self.pick_type();
+            let mut t = self.pick_type();
             let clauses: Option<Vec<Vec<Cond>>> = match self.rng.random_range(0..100) {
-                0..=34 => self.some_cond(&t).map(|c| vec![vec![c]]),
+                0..=19 => self.some_cond(&t).map(|c| vec![vec![c]]),
+                20..=34 => self.kind_first_cond().map(|(ty, c)| {
+                    t = ty;
+                    vec![vec![c]]
+                }),
                 35..=42 => {
                     let params = self.params_of(&t, false);
                     self.pick(&params).copied().and_then(|p| self.absent_cond(&t, p)).map(|c| vec![vec![c]])

@@ -7,4 +7,7 @@ mod brute;
 mod data;
 mod differential;
 mod gen;
+mod plan;
+mod regressions;
+mod spec_examples;
 mod values;

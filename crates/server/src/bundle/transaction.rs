@@ -111,14 +111,14 @@ impl Outcome {
 
 fn plan(entry: Entry) -> Planned {
     let id = match entry.method {
-        Method::POST => Some(uuid::Uuid::new_v4().to_string()),
+        Method::POST => Some(uuid::Uuid::now_v7().to_string()),
         Method::PUT if entry.query.is_some() => Some(
             entry
                 .resource
                 .as_ref()
                 .and_then(|r| r.get("id"))
                 .and_then(Value::as_str)
-                .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned),
+                .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned),
         ),
         _ => entry.id.clone(),
     };

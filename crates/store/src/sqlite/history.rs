@@ -105,6 +105,8 @@ pub(crate) fn changes(c: &Connection, after_seq: i64, limit: usize) -> Result<Ve
 /// Inserts the index rows of one resource (parameter names are qualified by resource type).
 pub(crate) fn write_index(c: &Connection, rid: i64, ty: &str, ix: &IndexEntries) -> Result<(), StoreError> {
     let key = |p: &str| super::schema::param_key(ty, p);
+    let keys: Vec<i64> = ix.present.iter().map(|p| key(p)).collect();
+    insert_rows(c, "idx_present (rid, param)", 2, keys.iter().map(|k| vec![&rid as &dyn ToSql, k]))?;
     let keys: Vec<i64> = ix.strings.iter().map(|r| key(&r.0)).collect();
     insert_rows(c, "idx_string (rid, param, norm, exact)", 4, ix.strings.iter().zip(&keys).map(|(r, k)| {
         vec![&rid as &dyn ToSql, k, &r.1, &r.2]

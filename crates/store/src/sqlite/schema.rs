@@ -7,10 +7,11 @@
 use rusqlite::Connection;
 
 /// Bumped whenever the schema changes; a store with another version is refused.
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+pub(crate) const SCHEMA_VERSION: i64 = 4;
 
 /// The index tables and their value columns, in one place for writes and deletes.
-pub(crate) const INDEX_TABLES: [&str; 7] = [
+pub(crate) const INDEX_TABLES: [&str; 8] = [
+    "idx_present",
     "idx_string",
     "idx_token",
     "idx_reference",
@@ -43,6 +44,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS version_rid ON version (rid, version);
 CREATE INDEX IF NOT EXISTS version_type ON version (type, seq);
 CREATE INDEX IF NOT EXISTS version_time ON version (last_updated);
 
+CREATE TABLE IF NOT EXISTS idx_present (rid INTEGER NOT NULL, param INTEGER NOT NULL, PRIMARY KEY (rid, param)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS idx_string (rid INTEGER NOT NULL, param INTEGER NOT NULL, norm TEXT NOT NULL, exact TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS idx_string_v ON idx_string (param, norm);
 CREATE INDEX IF NOT EXISTS idx_string_r ON idx_string (rid, param);

@@ -148,7 +148,11 @@ fn cond(p: &Predicate, ty: &str, x: &str, sql: &mut Sql) {
                     sql.push(&format!(" AND {x}.uri < ")).arg(format!("{value}{MAX_CHAR}"));
                 }
                 UriMatch::Above => {
+                    // A path prefix: the stored uri, then the end of the value or a '/'.
                     sql.push(" AND substr(").arg(value.clone()).push(&format!(", 1, length({x}.uri)) = {x}.uri"));
+                    sql.push(&format!(" AND (length({x}.uri) = ")).arg(i64::try_from(value.len()).unwrap_or(0));
+                    sql.push(&format!(" OR substr({x}.uri, -1) = '/' OR substr(")).arg(value.clone());
+                    sql.push(&format!(", length({x}.uri) + 1, 1) = '/')"));
                 }
             }
         }
@@ -176,8 +180,24 @@ fn range_cond(sql: &mut Sql, lo_col: &str, hi_col: &str, prefix: Prefix, lo: i64
         Prefix::Ne => sql.push(&format!("NOT ({lo_col} >= ")).arg(lo).push(&format!(" AND {hi_col} <= ")).arg(hi).push(")"),
         Prefix::Gt => sql.push(&format!("{hi_col} > ")).arg(hi),
         Prefix::Lt => sql.push(&format!("{lo_col} < ")).arg(lo),
-        Prefix::Ge => sql.push(&format!("{hi_col} >= ")).arg(lo),
-        Prefix::Le => sql.push(&format!("{lo_col} <= ")).arg(hi),
+        // R4: "the range above the search value intersects the target's range, or the search
+        // value's range fully contains it" (and the mirror for le).
+        Prefix::Ge => sql
+            .push(&format!("({hi_col} > "))
+            .arg(hi)
+            .push(&format!(" OR ({lo_col} >= "))
+            .arg(lo)
+            .push(&format!(" AND {hi_col} <= "))
+            .arg(hi)
+            .push("))"),
+        Prefix::Le => sql
+            .push(&format!("({lo_col} < "))
+            .arg(lo)
+            .push(&format!(" OR ({lo_col} >= "))
+            .arg(lo)
+            .push(&format!(" AND {hi_col} <= "))
+            .arg(hi)
+            .push("))"),
         Prefix::Sa => sql.push(&format!("{lo_col} > ")).arg(hi),
         Prefix::Eb => sql.push(&format!("{hi_col} < ")).arg(lo),
         Prefix::Ap => {
@@ -270,51 +290,57 @@ fn date_driver(sql: &mut Sql, k: i64, prefix: Prefix, lo: i64, hi: i64, window: 
 pub(crate) const NARROW: i64 = 31 * 86_400_000_000;
 
 /// A boolean expression: does the resource with row id `rid` (of type `ty`) satisfy `p`?
-fn check_pred(p: &Predicate, ty: &str, rid: &str, sql: &mut Sql) {
+/// `depth` makes the aliases of nested probes (chains of chains) distinct.
+fn check_pred(p: &Predicate, ty: &str, rid: &str, sql: &mut Sql, depth: usize) {
+    let d = depth;
     match p {
         Predicate::Id(id) => {
             sql.push(&format!("(SELECT id FROM resource WHERE rid = {rid}) = ")).arg(id.clone());
         }
         Predicate::LastUpdated { prefix, lo, hi } => {
-            let col = format!("(SELECT v.last_updated FROM version v JOIN resource rr ON v.seq = rr.seq WHERE rr.rid = {rid})");
+            let col = format!("(SELECT v{d}.last_updated FROM version v{d} JOIN resource rr{d} ON v{d}.seq = rr{d}.seq WHERE rr{d}.rid = {rid})");
             range_cond(sql, &col, &col, *prefix, *lo, *hi);
         }
-        Predicate::Missing { param, table, missing } => {
-            let t = table_of(*table);
+        Predicate::Missing { param, missing, .. } => {
             sql.push(if *missing { "NOT EXISTS" } else { "EXISTS" });
-            sql.push(&format!(" (SELECT 1 FROM {t} m WHERE m.rid = {rid} AND m.param = ")).arg(key(ty, param)).push(")");
+            sql.push(&format!(" (SELECT 1 FROM idx_present m{d} WHERE m{d}.rid = {rid} AND m{d}.param = "))
+                .arg(key(ty, param))
+                .push(")");
         }
         Predicate::Not(inner) => {
             sql.push("NOT (");
-            check_pred(inner, ty, rid, sql);
+            check_pred(inner, ty, rid, sql, depth + 1);
             sql.push(")");
         }
         Predicate::Chain { param, target_type, inner } => {
             sql.push(&format!(
-                "EXISTS (SELECT 1 FROM idx_reference c JOIN resource t ON t.type = c.target_type AND t.id = c.target_id \
-                 WHERE c.rid = {rid} AND t.deleted = 0 AND c.param = "
+                "EXISTS (SELECT 1 FROM idx_reference c{d} INDEXED BY idx_reference_r \
+                 JOIN resource t{d} ON t{d}.type = c{d}.target_type AND t{d}.id = c{d}.target_id \
+                 WHERE c{d}.rid = {rid} AND t{d}.deleted = 0 AND c{d}.param = "
             ))
             .arg(key(ty, param))
-            .push(" AND c.target_type = ")
+            .push(&format!(" AND c{d}.target_type = "))
             .arg(target_type.clone())
             .push(" AND ");
-            check_pred(inner, target_type, "t.rid", sql);
+            check_pred(inner, target_type, &format!("t{d}.rid"), sql, depth + 1);
             sql.push(")");
         }
         Predicate::Has { source_type, param, inner } => {
             sql.push(&format!(
-                "EXISTS (SELECT 1 FROM resource me JOIN idx_reference c ON c.target_id = me.id AND c.target_type = me.type \
-                 JOIN resource s ON s.rid = c.rid WHERE me.rid = {rid} AND s.deleted = 0 AND c.param = "
+                "EXISTS (SELECT 1 FROM resource me{d} JOIN idx_reference c{d} ON c{d}.target_id = me{d}.id \
+                 AND c{d}.target_type = me{d}.type JOIN resource s{d} ON s{d}.rid = c{d}.rid \
+                 WHERE me{d}.rid = {rid} AND s{d}.deleted = 0 AND c{d}.param = "
             ))
             .arg(key(source_type, param))
             .push(" AND ");
-            check_pred(inner, source_type, "s.rid", sql);
+            check_pred(inner, source_type, &format!("s{d}.rid"), sql, depth + 1);
             sql.push(")");
         }
         other => {
             let table = pred_table(other).unwrap_or("idx_token");
-            sql.push(&format!("EXISTS (SELECT 1 FROM {table} x WHERE x.rid = {rid} AND "));
-            cond(other, ty, "x", sql);
+            // The (rid, param) index: a point lookup per candidate, whatever the statistics say.
+            sql.push(&format!("EXISTS (SELECT 1 FROM {table} x{d} INDEXED BY {table}_r WHERE x{d}.rid = {rid} AND "));
+            cond(other, ty, &format!("x{d}"), sql);
             sql.push(")");
         }
     }
@@ -326,7 +352,7 @@ fn check_clause(c: &Clause, ty: &str, rid: &str, sql: &mut Sql) {
         if i > 0 {
             sql.push(" OR ");
         }
-        check_pred(p, ty, rid, sql);
+        check_pred(p, ty, rid, sql, 0);
     }
     if c.any_of.is_empty() {
         sql.push("0");
