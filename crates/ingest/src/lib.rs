@@ -1,2 +1,0 @@
-//! `weave-ingest`: the pure half of Weave's feeds.
-pub mod hl7;
