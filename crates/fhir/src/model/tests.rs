@@ -6,7 +6,10 @@ use super::*;
 fn loads_all_types_and_search_params() {
     let m = r4();
     assert_eq!(m.all_search_params().len(), 1378);
-    assert_eq!(m.resource_types().count(), 147);
+    // R4's resource-types value set: 146 (the definitions package also carries SubscriptionStatus,
+    // an R4B resource, which is not one here).
+    assert_eq!(m.resource_types().count(), 146);
+    assert!(!m.is_resource_type("SubscriptionStatus"));
     let names: Vec<&str> = m.resource_types().collect();
     let mut sorted = names.clone();
     sorted.sort_unstable();

@@ -8,6 +8,8 @@ mod check;
 mod compartment;
 mod crash;
 mod examples;
+/// One XML test converter for the workspace: the FHIRPath crate's (it also decodes XHTML entities).
+#[path = "../../../fhirpath/tests/it/fhir_xml.rs"]
 mod fhir_xml;
 mod patch;
 mod rest;
