@@ -94,8 +94,10 @@ pub async fn search_with(state: &AppState, req: &Req, t: &str, strict: bool, ext
     let pairs = request_pairs(req);
     let mut parsed = parse_query(t, &pairs, strict, state.indexer.base_url(), state.config.default_count, state.config.max_count)?;
     parsed.query.clauses.extend(extra);
-    if parsed.query.total == TotalMode::None && !pairs.iter().any(|(k, _)| k == "_total") {
-        parsed.query.total = TotalMode::Accurate;
+    if !pairs.iter().any(|(k, _)| k == "_total") {
+        // Without `_total`, a total is given when it is free (one page holds every match);
+        // counting a large result is only done when asked for (`_total=accurate`).
+        parsed.query.total = TotalMode::IfCheap;
     }
     let count_only = is_count(&pairs);
     let shape = if count_only { None } else { Shape::from_query(&pairs)? };

@@ -107,7 +107,11 @@ pub enum SortKey {
 /// How much of a total to compute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TotalMode {
+    /// No total.
     None,
+    /// A total only when it costs nothing: the last page tells it.
+    IfCheap,
+    /// Always a total, counting when needed.
     Accurate,
 }
 

@@ -463,9 +463,10 @@ pub(crate) fn search(c: &Connection, q: &SearchQuery) -> Result<SearchPage, Stor
     let total = match q.total {
         TotalMode::None => None,
         // The last page tells the total without counting.
-        TotalMode::Accurate if !more && (q.offset == 0 || !matches.is_empty()) => {
+        TotalMode::Accurate | TotalMode::IfCheap if !more && (q.offset == 0 || !matches.is_empty()) => {
             Some(u64::try_from(q.offset + matches.len()).unwrap_or(u64::MAX))
         }
+        TotalMode::IfCheap => None,
         TotalMode::Accurate => {
             let ty = q.resource_type.as_deref().unwrap_or_default();
             let mut count = Sql::default();
