@@ -55,6 +55,9 @@ pub struct ServeArgs {
     /// Largest request body accepted, in MiB.
     #[arg(long, env = "WEAVE_MAX_BODY_MIB", default_value_t = 32)]
     pub max_body_mib: usize,
+    /// Also receive HL7 v2 over MLLP on this address (e.g. 127.0.0.1:2575).
+    #[arg(long, env = "WEAVE_MLLP")]
+    pub mllp: Option<SocketAddr>,
 }
 
 impl ServeArgs {
@@ -93,10 +96,18 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
     let state = AppState::new(store.clone(), config);
     let rt = runtime()?;
     rt.block_on(async {
+        if let Some(mllp) = args.mllp {
+            // Bound before the HTTP server starts, so a taken port is an error at start-up.
+            let listener = tokio::net::TcpListener::bind(mllp)
+                .await
+                .with_context(|| format!("listening for MLLP on {mllp}"))?;
+            eprintln!("weave: receiving HL7 v2 over MLLP on {mllp}");
+            let config = weave_server::MllpConfig::default();
+            tokio::spawn(weave_server::serve_mllp_on(state.clone(), listener, config));
+        }
         eprintln!("weave: serving the FHIR API at {base} (store {})", args.store.db.display());
-        weave_server::serve(state, args.addr).await
-    })
-    .with_context(|| format!("serving on {}", args.addr))?;
+        weave_server::serve(state, args.addr).await.with_context(|| format!("serving on {}", args.addr))
+    })?;
     store.close();
     Ok(())
 }

@@ -1,8 +1,10 @@
-//! `weave import`: Bundles and NDJSON files into the store, in parallel, with a progress bar.
+//! `weave import`: Bundles and NDJSON files into the store, in parallel, with a progress bar; and
+//! CLD social-care extracts (`.csv`, or `--format cld`), row by row with a line-numbered report,
+//! invalid rows kept as dead letters.
 
 use crate::config::{runtime, StoreArgs};
 use anyhow::{bail, Context, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -26,6 +28,20 @@ pub struct ImportArgs {
     /// Base URL absolute references to this server start with.
     #[arg(long, env = "WEAVE_BASE_URL", default_value = "http://127.0.0.1:8080")]
     pub base_url: String,
+    /// What the files are: by extension (`.csv` is CLD), FHIR, or CLD extracts.
+    #[arg(long, env = "WEAVE_IMPORT_FORMAT", value_enum, default_value = "auto")]
+    pub format: Format,
+}
+
+/// The format of imported files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// `.csv` files are CLD extracts, everything else FHIR.
+    Auto,
+    /// FHIR Bundles (.json) and NDJSON (.ndjson).
+    Fhir,
+    /// CLD social-care extracts (CSV); folders are searched for `.csv` files.
+    Cld,
 }
 
 /// NDJSON lines per write job.
@@ -33,6 +49,11 @@ const CHUNK: usize = 1000;
 
 /// Every `.json` / `.ndjson` file under the given paths, sorted for a repeatable order.
 pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    collect(paths, is_data_file)
+}
+
+/// Every file under the given paths (folders: those `wanted`), sorted for a repeatable order.
+fn collect(paths: &[PathBuf], wanted: fn(&Path) -> bool) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -41,8 +62,8 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .collect();
             entries.sort();
-            let nested = collect_files(&entries.iter().filter(|e| e.is_dir()).cloned().collect::<Vec<_>>())?;
-            out.extend(entries.into_iter().filter(|e| e.is_file() && is_data_file(e)));
+            let nested = collect(&entries.iter().filter(|e| e.is_dir()).cloned().collect::<Vec<_>>(), wanted)?;
+            out.extend(entries.into_iter().filter(|e| e.is_file() && wanted(e)));
             out.extend(nested);
         } else if p.is_file() {
             out.push(p.clone());
@@ -57,6 +78,10 @@ fn is_data_file(p: &Path) -> bool {
     matches!(p.extension().and_then(|e| e.to_str()), Some("json" | "ndjson"))
 }
 
+fn is_csv(p: &Path) -> bool {
+    p.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+}
+
 /// Counters shared by the import tasks.
 #[derive(Default)]
 struct Tally {
@@ -65,7 +90,11 @@ struct Tally {
 }
 
 pub fn run(args: &ImportArgs) -> Result<()> {
-    let files = collect_files(&args.paths)?;
+    let (cld_files, files): (Vec<PathBuf>, Vec<PathBuf>) = match args.format {
+        Format::Cld => (collect(&args.paths, is_csv)?, Vec::new()),
+        Format::Fhir => (Vec::new(), collect_files(&args.paths)?),
+        Format::Auto => collect(&args.paths, |p| is_data_file(p) || is_csv(p))?.into_iter().partition(|p| is_csv(p)),
+    };
     let total_bytes: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
     let store = args.store.open()?;
     let state = AppState::new(store.clone(), ServerConfig { base_url: args.base_url.clone(), ..ServerConfig::default() });
@@ -79,13 +108,16 @@ pub fn run(args: &ImportArgs) -> Result<()> {
     let rt = runtime()?;
     rt.block_on(import_files(&state, &files, args.jobs.max(1), &bar, &tally))?;
     bar.finish_and_clear();
+    for file in &cld_files {
+        rt.block_on(import_cld_file(&state, file, &tally))?;
+    }
     store.close();
     let secs = started.elapsed().as_secs_f64();
     let n = tally.resources.load(Ordering::Relaxed);
     let rejected = tally.rejected.load(Ordering::Relaxed);
     println!(
         "imported {n} resources from {} files in {secs:.1} s ({:.0} resources/s); {rejected} rejected",
-        files.len(),
+        files.len() + cld_files.len(),
         n as f64 / secs.max(1e-9)
     );
     if rejected > 0 {
@@ -212,5 +244,76 @@ fn report(file: &Path, line: Option<usize>, e: &weave_server::ApiError, tally: &
     for issue in e.issues() {
         let at = issue.expression.first().map(|x| format!(" at {x}")).unwrap_or_default();
         eprintln!("{place}: {}{at}", issue.diagnostics);
+    }
+}
+
+/// One CLD extract: the line-numbered report on stderr, a summary on stdout. Valid rows are
+/// applied; each invalid row is counted as rejected and kept as a dead letter.
+async fn import_cld_file(state: &AppState, file: &Path, tally: &Tally) -> Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let done = weave_server::deadletter::import_cld(state, &bytes)
+        .await
+        .with_context(|| format!("{} is not a CLD extract", file.display()))?;
+    let report = &done.report;
+    for (kind, list) in [("error", &report.errors), ("warning", &report.warnings)] {
+        for e in list {
+            let column = if e.column.is_empty() { String::new() } else { format!(" {} '{}':", e.column, e.value) };
+            eprintln!("{}:{}: {kind}:{column} {}", file.display(), e.line, e.message);
+        }
+    }
+    for reason in &done.failed {
+        eprintln!("{}: a person's Bundle was not applied: {reason}", file.display());
+    }
+    let invalid = report.invalid_lines().len();
+    println!(
+        "{}: {} rows, {} valid; {} of {} people applied; {invalid} invalid rows and {} failed Bundles kept as dead letters",
+        file.display(),
+        report.rows,
+        report.valid,
+        done.applied,
+        done.bundles,
+        done.failed.len()
+    );
+    tally.resources.fetch_add(done.resources as u64, Ordering::Relaxed);
+    tally.rejected.fetch_add((invalid + done.failed.len()) as u64, Ordering::Relaxed);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{run, Format, ImportArgs};
+    use crate::config::{DurabilityArg, StoreArgs};
+    use weave_store::Store;
+
+    const HEAD: &str = "LA_Code,LA_Person_Unique_Identifier,Gender,Event_Type,Event_Start_Date,Event_End_Date";
+
+    #[test]
+    fn a_cld_extract_is_imported_with_invalid_rows_kept_and_no_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("cld.csv");
+        let text = format!("{HEAD}\nE08000999,P1,1,Request,01/02/2024,\nE08000999,P2,7,Request,01/02/2024,\nE08000999,P3,2,Request,2024-02-30,\nE08000999,P4,2,Assessment,03/02/2024,04/02/2024\n");
+        std::fs::write(&csv, text).unwrap();
+        let db = dir.path().join("w.db");
+        let args = ImportArgs {
+            store: StoreArgs { db: db.clone(), durability: DurabilityArg::Normal },
+            paths: vec![csv],
+            jobs: 2,
+            base_url: "http://127.0.0.1:8080".into(),
+            format: Format::Auto,
+        };
+        let counts = |db: &std::path::Path| {
+            let store = StoreArgs { db: db.to_path_buf(), durability: DurabilityArg::Normal }.open().unwrap();
+            let dead: Vec<Option<u64>> = store.dead_letters(0, 100).unwrap().iter().map(|d| d.line).collect();
+            let patients = store.counts().unwrap().iter().find(|(t, _)| t == "Patient").map_or(0, |c| c.1);
+            store.close();
+            (patients, dead)
+        };
+        // Two invalid rows: the import reports them (and fails), the valid rows are in.
+        assert!(run(&args).is_err());
+        assert_eq!(counts(&db), (2, vec![Some(3), Some(4)]));
+        assert!(run(&args).is_err());
+        let (patients, dead) = counts(&db);
+        assert_eq!(patients, 2, "re-importing writes no duplicates");
+        assert_eq!(dead.len(), 4);
     }
 }

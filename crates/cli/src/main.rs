@@ -3,6 +3,7 @@
 mod bench;
 mod bench_search;
 mod config;
+mod deadletter;
 mod demo;
 mod fhirpath;
 mod import;
@@ -29,12 +30,14 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Serve the FHIR API over HTTP.
     Serve(config::ServeArgs),
-    /// Load transaction/batch Bundles (.json) and NDJSON files (.ndjson), or whole folders of them.
+    /// Load transaction/batch Bundles (.json), NDJSON files (.ndjson) and CLD extracts (.csv), or folders of them.
     Import(import::ImportArgs),
     /// Write a synthetic borough's source files (FHIR, HL7 v2, CLD CSV, truth.json) to a folder.
     Generate(demo::GenerateArgs),
     /// Evaluate a FHIRPath expression against a JSON resource.
     Fhirpath(fhirpath::FhirpathArgs),
+    /// List, show and replay dead letters (feed input that could not be applied).
+    Deadletter(deadletter::DeadLetterArgs),
     /// Workload benchmarks.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -48,6 +51,7 @@ fn main() -> std::process::ExitCode {
         Command::Generate(args) => demo::generate(&args),
         Command::Serve(args) => config::serve(&args),
         Command::Import(args) => import::run(&args),
+        Command::Deadletter(args) => deadletter::run(&args),
         Command::Bench(cmd) => bench::run(&cmd),
         Command::Fhirpath(args) => fhirpath::run(&args),
     };

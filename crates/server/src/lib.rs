@@ -10,17 +10,20 @@ mod bundle_text;
 mod compartment;
 mod capability;
 mod crud;
+pub mod deadletter;
 mod error;
 mod history;
 mod http;
 pub mod import;
 mod index;
+pub mod mllp;
 mod patch;
 mod routes;
 mod shape;
 mod state;
 
 pub use error::ApiError;
+pub use mllp::{serve_mllp, serve_mllp_on, MllpConfig};
 pub use state::{AppState, ServerConfig};
 
 use axum::Router;

@@ -3,7 +3,7 @@
 use crate::error::ApiError;
 use crate::http::{check_accept, query_pairs};
 use crate::state::AppState;
-use crate::{bundle, capability, compartment, crud, history};
+use crate::{bundle, capability, compartment, crud, deadletter, history};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method};
@@ -89,6 +89,7 @@ async fn route(state: &AppState, req: Req) -> Result<Response, ApiError> {
         ["metadata"] if get => Ok(capability::handle(state, &req)),
         ["_history"] if get => history::handle(state, &req, None, None).await,
         [] | ["metadata"] | ["_history"] => Err(not_allowed(&req)),
+        ["$deadletter", rest @ ..] => deadletter::handle(state, &req, rest).await,
         [op, ..] if op.starts_with('$') => {
             Err(ApiError::NotFound(format!("the operation {op} is not supported at the system level")))
         }

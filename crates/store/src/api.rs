@@ -102,6 +102,84 @@ pub trait Store: Send + Sync + 'static {
     fn row_of(&self, resource_type: &str, id: &str) -> Result<Option<i64>, StoreError>;
     /// How the backend will run a query, one line per step (for tests and diagnostics).
     fn explain(&self, query: &SearchQuery) -> Result<Vec<String>, StoreError>;
+
+    /// Logs one inbound message or file, raw, accepted or rejected (a dead letter), and returns
+    /// its id. An accepted record whose `(source, control id)` is already logged as accepted is a
+    /// [`StoreError::Conflict`]: a repeated HL7 control id is never applied twice.
+    fn record_inbound(&self, record: &NewInbound) -> Result<i64, StoreError>;
+    /// Whether a message with this source and control id was already accepted.
+    fn inbound_accepted(&self, source: InboundSource, control_id: &str) -> Result<bool, StoreError>;
+    /// Dead letters (rejected inbound records) with an id above `after_id`, oldest first.
+    fn dead_letters(&self, after_id: i64, limit: usize) -> Result<Vec<Inbound>, StoreError>;
+    /// One inbound record by id, with its raw bytes.
+    fn inbound(&self, id: i64) -> Result<Option<Inbound>, StoreError>;
+    /// Marks a dead letter as replayed; `false` when there is no such dead letter.
+    fn mark_replayed(&self, id: i64) -> Result<bool, StoreError>;
+}
+
+/// The kind of feed an inbound record came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InboundSource {
+    /// An HL7 v2 message (MLLP).
+    Hl7v2,
+    /// A row or file of the council's Client Level Data extract.
+    Cld,
+    /// A FHIR resource or Bundle (NDJSON, files).
+    Fhir,
+}
+
+impl InboundSource {
+    /// The stored name: `hl7v2`, `cld` or `fhir`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InboundSource::Hl7v2 => "hl7v2",
+            InboundSource::Cld => "cld",
+            InboundSource::Fhir => "fhir",
+        }
+    }
+
+    /// The inverse of [`InboundSource::as_str`].
+    #[must_use]
+    pub fn parse(s: &str) -> Option<InboundSource> {
+        match s {
+            "hl7v2" => Some(InboundSource::Hl7v2),
+            "cld" => Some(InboundSource::Cld),
+            "fhir" => Some(InboundSource::Fhir),
+            _ => None,
+        }
+    }
+}
+
+/// An inbound record to log (see [`Store::record_inbound`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInbound {
+    pub source: InboundSource,
+    /// The sender's message control id (HL7 MSH-10), when there is one.
+    pub control_id: Option<String>,
+    /// `true` when the content was applied; `false` makes it a dead letter.
+    pub accepted: bool,
+    /// Why it was rejected (dead letters).
+    pub reason: Option<String>,
+    /// The line of the input file it came from (CLD rows).
+    pub line: Option<u64>,
+    pub raw: Vec<u8>,
+}
+
+/// A logged inbound record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound {
+    pub id: i64,
+    pub source: InboundSource,
+    pub control_id: Option<String>,
+    /// When it was received, in microseconds since the Unix epoch.
+    pub received: i64,
+    pub accepted: bool,
+    pub reason: Option<String>,
+    pub line: Option<u64>,
+    pub raw: Vec<u8>,
+    /// A dead letter that was replayed successfully.
+    pub replayed: bool,
 }
 
 fn make_job<T, E, F>(f: F, reply: impl FnOnce(Result<T, E>) + Send + 'static) -> Job

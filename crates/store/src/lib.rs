@@ -18,7 +18,7 @@ pub mod query;
 pub mod sqlite;
 mod types;
 
-pub use api::{write, write_blocking, Job, JobOutcome, Store, WriteTx};
+pub use api::{write, write_blocking, Inbound, InboundSource, Job, JobOutcome, NewInbound, Store, WriteTx};
 pub use body::{prepare_body, stamp_meta, PreparedBody};
 pub use error::StoreError;
 pub use instant::{format_instant, now_micros, parse_instant};

@@ -7,7 +7,9 @@ mod bad_input;
 mod check;
 mod compartment;
 mod crash;
+mod deadletter;
 mod examples;
+mod mllp;
 /// One XML test converter for the workspace: the FHIRPath crate's (it also decodes XHTML entities).
 #[path = "../../../fhirpath/tests/it/fhir_xml.rs"]
 mod fhir_xml;

@@ -4,6 +4,7 @@
 //! on disk before any job in it is acknowledged; `kill -9` (or power loss) cannot lose an
 //! acknowledged write. [`Durability::Normal`] trades power-loss safety (not crash safety) for speed.
 
+mod deadletter;
 mod history;
 mod schema;
 mod search;
@@ -11,6 +12,7 @@ mod writer;
 
 use crate::api::{Job, Store};
 use crate::query::{SearchPage, SearchQuery};
+use crate::{Inbound, InboundSource, NewInbound};
 use crate::{Change, HistoryPage, HistoryQuery, Method, Stored, StoreError};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
@@ -45,6 +47,9 @@ pub struct SqliteStore {
     readers: Mutex<Vec<Connection>>,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The connection the inbound log is written on: short transactions of their own, waiting
+    /// for the writer thread through the busy timeout (see `deadletter`).
+    inbound: Mutex<Connection>,
     /// The WAL checkpointer: dropping the sender stops it.
     checkpointer: Mutex<Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)>>,
 }
@@ -92,11 +97,16 @@ impl SqliteStore {
         let writer = writer::spawn(conn, recv, options.max_batch)?;
         let (stop, stopped) = mpsc::channel();
         let checkpointer = checkpointer(path, stopped)?;
+        let inbound = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(open_err)?;
+        configure(&inbound, options.durability).map_err(open_err)?;
+        inbound.execute_batch("PRAGMA busy_timeout = 30000;").map_err(open_err)?;
         Ok(Arc::new(SqliteStore {
             path: path.to_path_buf(),
             readers: Mutex::new(Vec::new()),
             jobs: Mutex::new(Some(send)),
             writer: Mutex::new(Some(writer)),
+            inbound: Mutex::new(inbound),
             checkpointer: Mutex::new(Some((stop, checkpointer))),
         }))
     }
@@ -280,6 +290,28 @@ impl Store for SqliteStore {
             let mut st = c.prepare_cached("SELECT rid FROM resource WHERE type = ?1 AND id = ?2 AND deleted = 0")?;
             Ok(st.query_row((resource_type, id), |r| r.get(0)).optional()?)
         })
+    }
+
+    fn record_inbound(&self, record: &NewInbound) -> Result<i64, StoreError> {
+        let conn = self.inbound.lock().map_err(|_| StoreError::Closed)?;
+        deadletter::record(&conn, record)
+    }
+
+    fn inbound_accepted(&self, source: InboundSource, control_id: &str) -> Result<bool, StoreError> {
+        self.with_reader(|c| deadletter::accepted(c, source, control_id))
+    }
+
+    fn dead_letters(&self, after_id: i64, limit: usize) -> Result<Vec<Inbound>, StoreError> {
+        self.with_reader(|c| deadletter::dead_letters(c, after_id, limit))
+    }
+
+    fn inbound(&self, id: i64) -> Result<Option<Inbound>, StoreError> {
+        self.with_reader(|c| deadletter::get(c, id))
+    }
+
+    fn mark_replayed(&self, id: i64) -> Result<bool, StoreError> {
+        let conn = self.inbound.lock().map_err(|_| StoreError::Closed)?;
+        deadletter::mark_replayed(&conn, id)
     }
 
     fn explain(&self, query: &SearchQuery) -> Result<Vec<String>, StoreError> {

@@ -3,11 +3,12 @@
 //! `resource` holds one row per logical resource (its current version), `version` every version
 //! ever written: its `seq` primary key is the change feed. The `idx_*` tables hold the search
 //! index rows of each resource's current version, keyed by the resource's internal `rid`.
+//! `inbound` (in `deadletter`) logs every message or file received from a feed.
 
 use rusqlite::Connection;
 
 /// Bumped whenever the schema changes; a store with another version is refused.
-pub(crate) const SCHEMA_VERSION: i64 = 4;
+pub(crate) const SCHEMA_VERSION: i64 = 5;
 
 /// The index tables and their value columns, in one place for writes and deletes.
 pub(crate) const INDEX_TABLES: [&str; 8] = [
@@ -73,6 +74,13 @@ pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<Result<(), String>>
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found == 0 {
         conn.execute_batch(DDL)?;
+        conn.execute_batch(super::deadletter::DDL)?;
+        conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+        return Ok(Ok(()));
+    }
+    if found == 4 {
+        // Version 5 only adds the inbound log.
+        conn.execute_batch(super::deadletter::DDL)?;
         conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
         return Ok(Ok(()));
     }
