@@ -18,6 +18,8 @@ pub enum BenchCommand {
     Ingest(IngestArgs),
     /// Search latency: a large store, then a fixed query mix from concurrent HTTP clients.
     Search(crate::bench_search::SearchArgs),
+    /// HL7 v2 ADT messages over MLLP with ACKs, from several connections.
+    Mllp(crate::bench_mllp::MllpArgs),
 }
 
 /// `weave bench ingest`.
@@ -44,6 +46,7 @@ pub fn run(cmd: &BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Ingest(args) => ingest(args),
         BenchCommand::Search(args) => crate::bench_search::run(args),
+        BenchCommand::Mllp(args) => crate::bench_mllp::run(args),
     }
 }
 

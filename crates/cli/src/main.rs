@@ -1,6 +1,7 @@
 //! `weave`: the command line. Parses arguments and wires the crates together; no logic of its own.
 
 mod bench;
+mod bench_mllp;
 mod bench_search;
 mod config;
 mod deadletter;
