@@ -11,7 +11,7 @@ use crate::routes::Req;
 use crate::shape;
 use crate::state::AppState;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use std::sync::Arc;
 use weave_fhir::outcome::{operation_outcome, Issue, IssueType, Severity};
@@ -44,7 +44,7 @@ fn check_id(id: &str) -> Result<(), ApiError> {
 /// (shaped by `_summary` / `_elements` when asked).
 fn stored_response(req: &Req, s: &Stored) -> Result<Response, ApiError> {
     let Some(body) = &s.body else {
-        let mut resp = ApiError::Gone(format!("{}/{} was deleted", s.resource_type, s.id)).into_response_with();
+        let mut resp = ApiError::Gone(format!("{}/{} was deleted", s.resource_type, s.id)).into_response();
         set_version_headers(&mut resp, s.version, s.last_updated);
         return Ok(resp);
     };
@@ -69,16 +69,6 @@ fn stored_response(req: &Req, s: &Stored) -> Result<Response, ApiError> {
     let mut resp = fhir_response(StatusCode::OK, bytes);
     set_version_headers(&mut resp, s.version, s.last_updated);
     Ok(resp)
-}
-
-trait IntoResponseWith {
-    fn into_response_with(self) -> Response;
-}
-
-impl IntoResponseWith for ApiError {
-    fn into_response_with(self) -> Response {
-        axum::response::IntoResponse::into_response(self)
-    }
 }
 
 pub async fn read(state: &AppState, req: &Req, t: &str, id: &str) -> Result<Response, ApiError> {
