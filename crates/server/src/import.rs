@@ -13,10 +13,15 @@ use weave_store::{prepare_body, write, IndexEntries, Method as StoreMethod, Prep
 
 /// Processes a transaction or batch Bundle as `POST /` would, answering with minimal entries.
 pub async fn bundle(state: &AppState, bundle: &Value) -> Result<Value, ApiError> {
+    bundle_then(state, bundle, None).await
+}
+
+/// Like [`bundle`]; a transaction also runs `epilogue` at the end of its write job.
+pub async fn bundle_then(state: &AppState, bundle: &Value, epilogue: Option<bundle::Epilogue>) -> Result<Value, ApiError> {
     let mut headers = HeaderMap::new();
     headers.insert("prefer", HeaderValue::from_static("return=minimal"));
     let req = Req { method: Method::POST, segments: Vec::new(), query: Vec::new(), headers, body: Bytes::new() };
-    bundle::process(state, &req, bundle).await
+    bundle::process_with(state, &req, bundle, epilogue).await
 }
 
 /// One problem with one resource of a group written by [`put_all`].

@@ -1,8 +1,8 @@
 //! The HL7 v2 listener: MLLP over TCP (`0x0B` message `0x1C 0x0D`), many concurrent connections.
 //!
 //! Each frame goes through `weave_ingest::pipeline::process`; a mapped Bundle is applied with
-//! [`crate::import::bundle`] (the whole validation and index path) and logged in the store's
-//! inbound log, and only then is the AA sent. A message that cannot be mapped gets its AE or AR
+//! [`crate::import::bundle_then`] (the whole validation and index path) and logged in the store's
+//! inbound log in the same write job, and only then is the AA sent. A message that cannot be mapped gets its AE or AR
 //! and is kept raw as a dead letter; if even that cannot be stored, no ACK is sent (the sender
 //! resends). A control id already accepted, or whose Provenance is already stored, is
 //! acknowledged AA without being applied again.
@@ -265,13 +265,6 @@ pub(crate) async fn apply_hl7(state: &AppState, raw: &[u8]) -> Result<Handled, S
         Some(id) => state.store.read("Provenance", &id)?.is_some_and(|s| s.body.is_some()),
         None => false,
     };
-    if !already {
-        if let Err(e) = crate::import::bundle(state, &mapped.bundle).await {
-            let reason = format!("not applied: {}", describe(&e));
-            let info = ErrInfo { code: 207, severity: Severity::Error, location: None, message: "not applied".into() };
-            return Ok(Handled { ack: ack_for(raw, AckCode::AE, &info), outcome: Outcome::Rejected(reason) });
-        }
-    }
     let record = NewInbound {
         source: InboundSource::Hl7v2,
         control_id,
@@ -280,14 +273,43 @@ pub(crate) async fn apply_hl7(state: &AppState, raw: &[u8]) -> Result<Handled, S
         line: None,
         raw: raw.to_vec(),
     };
-    match record_inbound(state, record).await {
-        Ok(_) | Err(StoreError::Conflict(_)) => {}
-        // The resources and their Provenance are committed, so the message is durable and a
-        // resend is recognised by its Provenance: acknowledge it, and say the log missed it.
-        Err(e) => tracing::warn!(error = %e, "an applied HL7 message could not be logged"),
+    if already {
+        // Applied before a crash that lost its log record: log it now, on its own.
+        match record_inbound(state, record).await {
+            Ok(_) | Err(StoreError::Conflict(_)) => {}
+            // The resources and their Provenance are committed, so the message is durable and a
+            // resend is recognised by its Provenance: acknowledge it, and say the log missed it.
+            Err(e) => tracing::warn!(error = %e, "an applied HL7 message could not be logged"),
+        }
+    } else {
+        // The log record commits in the same transaction as the message's resources.
+        if let Err(e) = apply_logged(state, &mapped.bundle, record).await {
+            if let ApiError::Unavailable(_) | ApiError::Internal(_) = &e {
+                // Nothing was written and the store cannot say more: no ACK, the sender resends.
+                return Err(StoreError::CommitFailed(describe(&e)));
+            }
+            let reason = format!("not applied: {}", describe(&e));
+            let info = ErrInfo { code: 207, severity: Severity::Error, location: None, message: "not applied".into() };
+            return Ok(Handled { ack: ack_for(raw, AckCode::AE, &info), outcome: Outcome::Rejected(reason) });
+        }
     }
     let outcome = if already { Outcome::Duplicate } else { Outcome::Accepted };
     Ok(Handled { ack: processed.ack, outcome })
+}
+
+/// Applies a message's Bundle and logs the message in the same write job. A group rolled back
+/// by a failing neighbour (`503`, nothing written) is retried a few times.
+async fn apply_logged(state: &AppState, bundle: &serde_json::Value, record: NewInbound) -> Result<(), ApiError> {
+    let record = Arc::new(record);
+    let mut attempt = 0;
+    loop {
+        let rec = Arc::clone(&record);
+        let log: crate::bundle::Epilogue = Box::new(move |tx| tx.record_inbound(&rec).map(drop));
+        match crate::import::bundle_then(state, bundle, Some(log)).await {
+            Err(ApiError::Unavailable(_)) if attempt < 3 => attempt += 1,
+            other => return other.map(drop),
+        }
+    }
 }
 
 /// Control ids being applied right now (in this process).

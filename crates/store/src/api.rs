@@ -45,6 +45,10 @@ pub trait WriteTx {
     fn savepoint(&mut self) -> Result<(), StoreError>;
     /// Runs a search inside the transaction (sees the job's own writes).
     fn search(&mut self, query: &SearchQuery) -> Result<SearchPage, StoreError>;
+    /// Logs an inbound record in this job's transaction (see [`Store::record_inbound`]), so that a
+    /// message and the resources it made commit together. This is a write: a job checks first
+    /// (an accepted duplicate is a `Conflict`, which then rolls back the whole group).
+    fn record_inbound(&mut self, record: &NewInbound) -> Result<i64, StoreError>;
 }
 
 /// What a job hands back to the backend: whether it succeeded (commit its savepoint) and how to

@@ -8,6 +8,8 @@ mod entry;
 mod refs;
 mod transaction;
 
+pub use transaction::Epilogue;
+
 use crate::error::{issue, ApiError};
 use crate::http::{fhir_response, parse_json, to_body};
 use crate::routes::Req;
@@ -26,13 +28,22 @@ pub async fn handle(state: &AppState, req: &Req) -> Result<Response, ApiError> {
 
 /// Processes a parsed transaction or batch Bundle and returns the response Bundle.
 pub async fn process(state: &AppState, req: &Req, bundle: &Value) -> Result<Value, ApiError> {
+    process_with(state, req, bundle, None).await
+}
+
+/// Like [`process`]; a transaction runs `epilogue` at the end of its write job. A batch has no
+/// single job, so an epilogue is refused for it.
+pub async fn process_with(state: &AppState, req: &Req, bundle: &Value, epilogue: Option<Epilogue>) -> Result<Value, ApiError> {
     if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
         return Err(ApiError::invalid("POST to the base URL takes a transaction or batch Bundle"));
     }
     let kind = bundle.get("type").and_then(Value::as_str).unwrap_or("").to_owned();
     let entries = entry::parse_entries(bundle, kind == "transaction")?;
     let responses = match kind.as_str() {
-        "transaction" => transaction::run(state, req, entries).await?,
+        "transaction" => transaction::run(state, req, entries, epilogue).await?,
+        "batch" if epilogue.is_some() => {
+            return Err(ApiError::invalid("this feed needs a transaction Bundle, not a batch"));
+        }
         "batch" => batch(state, req, entries).await,
         other => {
             return Err(ApiError::BadRequest(vec![issue(

@@ -29,7 +29,9 @@ struct Planned {
     index: IndexEntries,
     /// The serialized resource, once its references and id are final.
     body: Option<PreparedBody>,
-    conditional_refs: Vec<String>,
+    /// Unresolved conditional references, each with the placeholder `Type/<uuid>` standing in
+    /// for it in the resource (and its index rows) until it is resolved inside the job.
+    conditional_refs: Vec<(String, String)>,
 }
 
 /// What one entry did.
@@ -41,7 +43,11 @@ struct Outcome {
     resource: Option<Value>,
 }
 
-pub async fn run(state: &AppState, req: &Req, entries: Vec<Entry>) -> Result<Vec<Value>, ApiError> {
+/// Work a caller adds to the end of a transaction's write job (after its writes, in the same
+/// database transaction): the MLLP listener logs the message there.
+pub type Epilogue = Box<dyn FnOnce(&mut dyn WriteTx) -> Result<(), weave_store::StoreError> + Send>;
+
+pub async fn run(state: &AppState, req: &Req, entries: Vec<Entry>, epilogue: Option<Epilogue>) -> Result<Vec<Value>, ApiError> {
     let mut plans: Vec<Planned> = entries.into_iter().map(plan).collect();
     let map = tentative_map(&plans);
     let indexer = Arc::clone(&state.indexer);
@@ -53,7 +59,14 @@ pub async fn run(state: &AppState, req: &Req, entries: Vec<Entry>) -> Result<Vec
         .filter(|p| p.entry.method == Method::GET || p.entry.method == Method::HEAD)
         .map(|p| p.entry.clone())
         .collect();
-    let mut outcomes = write(&*state.store, move |tx: &mut dyn WriteTx| execute(tx, &indexer, plans, &map)).await?;
+    let mut outcomes = write(&*state.store, move |tx: &mut dyn WriteTx| {
+        let outcomes = execute(tx, &indexer, plans, &map)?;
+        if let Some(epilogue) = epilogue {
+            epilogue(tx)?;
+        }
+        Ok::<_, ApiError>(outcomes)
+    })
+    .await?;
     for e in reads {
         let resp = Box::pin(crate::routes::route_request(state, e.to_request(req))).await;
         outcomes.push((e.index, AnyOutcome::Read(super::response_entry(resp).await)));
@@ -146,7 +159,14 @@ fn prepare(plans: &mut [Planned], map: &HashMap<String, String>, indexer: &Index
             i.expression = vec![format!("Bundle.entry[{}].resource", p.entry.index)];
             problems.push(i);
         }
-        p.conditional_refs = scan.conditional;
+        for c in scan.conditional {
+            // Indexed now (outside the writer) with a placeholder of the right type; the job
+            // only swaps in the target it finds.
+            let t = c.split_once('?').map_or(c.as_str(), |(t, _)| t);
+            let placeholder = format!("{t}/{}", uuid::Uuid::now_v7());
+            replace_reference(resource, &c, &placeholder);
+            p.conditional_refs.push((c, placeholder));
+        }
         if p.entry.method == Method::PATCH {
             continue;
         }
@@ -162,9 +182,7 @@ fn prepare(plans: &mut [Planned], map: &HashMap<String, String>, indexer: &Index
             }));
             continue;
         }
-        if p.conditional_refs.is_empty() {
-            finish(p, indexer);
-        }
+        finish(p, indexer);
     }
     if problems.is_empty() {
         Ok(())
@@ -173,11 +191,40 @@ fn prepare(plans: &mut [Planned], map: &HashMap<String, String>, indexer: &Index
     }
 }
 
-/// Index rows and stored text of an entry whose references and id are final.
+/// Index rows and stored text of an entry (its references may still be tentative: see
+/// [`retarget`]).
 fn finish(p: &mut Planned, indexer: &Indexer) {
     let (Some(resource), Some(id)) = (p.entry.resource.as_mut(), p.id.as_deref()) else { return };
     p.index = indexer.extract(&p.entry.resource_type, resource);
     p.body = Some(prepare_body(resource, id));
+}
+
+/// Points an entry's references from `from` to `to` (both `Type/id`) and moves its reference
+/// index rows with them, without extracting the index again (that is done outside the writer).
+/// Returns whether anything changed; the caller then re-serializes with [`reserialize`].
+fn retarget(p: &mut Planned, from: &str, to: &str) -> bool {
+    let Some(resource) = p.entry.resource.as_mut() else { return false };
+    if !replace_reference(resource, from, to) {
+        return false;
+    }
+    let (Some((from_t, from_id)), Some((to_t, to_id))) = (from.split_once('/'), to.split_once('/')) else { return true };
+    for row in &mut p.index.references {
+        if row.1.as_deref() == Some(from_t) && row.2.as_deref() == Some(from_id) {
+            row.1 = Some(to_t.to_owned());
+            row.2 = Some(to_id.to_owned());
+        }
+    }
+    true
+}
+
+/// The stored text again after the resource changed inside the job (a cheap serialization).
+fn reserialize(p: &mut Planned) {
+    if p.body.is_none() {
+        return;
+    }
+    if let (Some(resource), Some(id)) = (p.entry.resource.as_mut(), p.id.as_deref()) {
+        p.body = Some(prepare_body(resource, id));
+    }
 }
 
 fn check_put_id(p: &Planned, problems: &mut Vec<weave_fhir::outcome::Issue>) {
@@ -314,25 +361,28 @@ fn resolve_conditionals(
         .filter_map(|(full_url, old)| map.get(full_url).filter(|new| *new != old).map(|new| (old.clone(), new.clone())))
         .collect();
     for p in plans.iter_mut() {
-        let needs = !moved.is_empty() || !p.conditional_refs.is_empty();
-        if !needs || p.entry.method == Method::DELETE {
+        if p.entry.method == Method::DELETE || p.entry.resource.is_none() {
             continue;
         }
-        let Some(resource) = p.entry.resource.as_mut() else { continue };
-        let mut scan = RefScan::default();
-        rewrite(resource, &moved, &mut scan);
-        for c in std::mem::take(&mut p.conditional_refs) {
+        let mut changed = false;
+        for (old, new) in &moved {
+            changed |= retarget(p, old, new);
+        }
+        for (c, placeholder) in std::mem::take(&mut p.conditional_refs) {
             match resolve_reference(tx, indexer, &c, p.entry.index)? {
-                Some(target) => replace_reference(resource, &c, &target),
+                Some(target) => changed |= retarget(p, &placeholder, &target),
                 // It may match a resource this transaction creates: resolved after the writes.
-                None => p.conditional_refs.push(c),
+                None => p.conditional_refs.push((c, placeholder)),
             }
         }
-        if let Some(id) = &p.id {
-            crate::crud::set_id(resource, id);
+        if let (Some(resource), Some(id)) = (p.entry.resource.as_mut(), &p.id) {
+            if resource.get("id").and_then(Value::as_str) != Some(id.as_str()) && p.entry.method != Method::PATCH {
+                crate::crud::set_id(resource, id);
+                changed = true;
+            }
         }
-        if p.entry.method != Method::PATCH && p.conditional_refs.is_empty() {
-            finish(p, indexer);
+        if changed {
+            reserialize(p);
         }
     }
     Ok(existing)
@@ -343,17 +393,13 @@ fn resolve_conditionals(
 fn run_deferred(tx: &mut dyn WriteTx, indexer: &Indexer, deferred: Vec<Planned>, results: &mut Vec<(usize, AnyOutcome)>) -> Result<(), ApiError> {
     for mut p in deferred {
         let at = p.entry.index;
-        for c in std::mem::take(&mut p.conditional_refs) {
+        for (c, placeholder) in std::mem::take(&mut p.conditional_refs) {
             let target = resolve_reference(tx, indexer, &c, at)?.ok_or_else(|| {
                 ApiError::invalid(format!("entry {at}: the conditional reference '{c}' matches no resource"))
             })?;
-            if let Some(resource) = p.entry.resource.as_mut() {
-                replace_reference(resource, &c, &target);
-            }
+            retarget(&mut p, &placeholder, &target);
         }
-        if p.entry.method != Method::PATCH {
-            finish(&mut p, indexer);
-        }
+        reserialize(&mut p);
         let action = check_one(tx, indexer, p)?;
         results.push((at, AnyOutcome::Write(apply_one(tx, action)?)));
     }
@@ -376,18 +422,24 @@ fn resolve_reference(tx: &mut dyn WriteTx, indexer: &Indexer, reference: &str, a
     }
 }
 
-fn replace_reference(v: &mut Value, from: &str, to: &str) {
+/// Replaces every `reference` equal to `from` with `to`; returns whether there was one.
+fn replace_reference(v: &mut Value, from: &str, to: &str) -> bool {
     match v {
         Value::Object(o) => {
+            let mut found = false;
             for (k, child) in o.iter_mut() {
                 match child {
-                    Value::String(s) if k == "reference" && s == from => *s = to.to_owned(),
-                    _ => replace_reference(child, from, to),
+                    Value::String(s) if k == "reference" && s == from => {
+                        *s = to.to_owned();
+                        found = true;
+                    }
+                    _ => found |= replace_reference(child, from, to),
                 }
             }
+            found
         }
-        Value::Array(items) => items.iter_mut().for_each(|i| replace_reference(i, from, to)),
-        _ => {}
+        Value::Array(items) => items.iter_mut().fold(false, |found, i| replace_reference(i, from, to) | found),
+        _ => false,
     }
 }
 

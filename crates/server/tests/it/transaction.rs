@@ -135,6 +135,7 @@ async fn conditional_references_are_resolved() {
     let (_, oid) = location_id(&entries[0]);
     let stored = s.get(&format!("/Observation/{oid}")).send().await.expect(StatusCode::OK).json();
     assert_eq!(stored["subject"]["reference"], format!("Patient/{pid}").as_str());
+    assert_eq!(found_by_patient(&s, &pid).await, vec![oid.clone()], "indexed under the resolved target");
 
     // No match: the transaction fails and writes nothing.
     let before = s.snapshot();
@@ -184,6 +185,14 @@ async fn references_to_a_conditional_update_entry_follow_its_match() {
     let (_, oid) = location_id(&entries[1]);
     let obs = s.get(&format!("/Observation/{oid}")).send().await.expect(StatusCode::OK).json();
     assert_eq!(obs["subject"]["reference"], format!("Patient/{pid}").as_str(), "the reference follows the match");
+    assert_eq!(found_by_patient(&s, &pid).await, vec![oid], "indexed under the matched Patient");
+}
+
+/// Ids of the Observations whose `patient` search parameter finds Patient `pid`.
+async fn found_by_patient(s: &Server, pid: &str) -> Vec<String> {
+    let b = s.get(&format!("/Observation?patient={pid}")).send().await.expect(StatusCode::OK).json();
+    let entries = b["entry"].as_array().cloned().unwrap_or_default();
+    entries.iter().filter_map(|e| e["resource"]["id"].as_str().map(str::to_owned)).collect()
 }
 
 #[tokio::test]
@@ -198,6 +207,7 @@ async fn conditional_references_see_resources_created_in_the_same_transaction() 
     let (_, oid) = location_id(&entries[1]);
     let obs = s.get(&format!("/Observation/{oid}")).send().await.expect(StatusCode::OK).json();
     assert_eq!(obs["subject"]["reference"], format!("Patient/{pid}").as_str());
+    assert_eq!(found_by_patient(&s, &pid).await, vec![oid]);
 }
 
 #[tokio::test]

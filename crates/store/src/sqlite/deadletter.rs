@@ -2,8 +2,10 @@
 //! records are the dead letters (the `dead_letter` view), kept until replayed; accepted HL7
 //! messages are unique by `(source, control id)`, so a resent message is never applied twice.
 //!
-//! Inbound records are written on their own connection (a short `BEGIN IMMEDIATE` transaction
-//! that waits for the writer thread through the busy timeout), not inside a resource write job.
+//! A message that made resources is logged inside the same write job (`WriteTx::record_inbound`),
+//! so the message and its resources commit together. Dead letters and logs that belong to no job
+//! are written on their own connection (a short `BEGIN IMMEDIATE` transaction that waits for the
+//! writer thread through the busy timeout).
 
 use crate::{now_micros, Inbound, InboundSource, NewInbound, StoreError};
 use rusqlite::{Connection, OptionalExtension};

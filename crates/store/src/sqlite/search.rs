@@ -446,8 +446,8 @@ pub(crate) fn page_sql(q: &SearchQuery) -> Result<Sql, StoreError> {
     sql.push("SELECT r.type, r.id, r.rid");
     from_where(q, ty, &mut sql);
     order_by(q, ty, &mut sql);
-    sql.push(" LIMIT ").arg(i64::try_from(q.count.saturating_add(1)).unwrap_or(i64::MAX));
-    sql.push(" OFFSET ").arg(i64::try_from(q.offset).unwrap_or(0));
+    // Literal integers: a bound LIMIT makes SQLite re-prepare the statement at every new value.
+    sql.push(&format!(" LIMIT {} OFFSET {}", q.count.saturating_add(1), q.offset));
     Ok(sql)
 }
 

@@ -3,7 +3,7 @@
 use super::schema::INDEX_TABLES;
 use crate::api::{Job, WriteTx};
 use crate::query::{SearchPage, SearchQuery};
-use crate::{now_micros, IndexEntries, Method, PreparedBody, Stored, StoreError, VersionInfo, Written};
+use crate::{now_micros, IndexEntries, Method, NewInbound, PreparedBody, Stored, StoreError, VersionInfo, Written};
 use rusqlite::{Connection, OptionalExtension};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
@@ -40,17 +40,22 @@ impl WriterState {
 fn run(conn: &Connection, jobs: &mpsc::Receiver<Job>, max_batch: usize, mut state: WriterState) {
     let (mut busy, mut n_batches, mut n_jobs, mut commit_time) = (std::time::Duration::ZERO, 0u64, 0u64, std::time::Duration::ZERO);
     while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < max_batch {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
         let started = std::time::Instant::now();
         n_batches += 1;
-        n_jobs += batch.len() as u64;
-        commit_time += run_batch(conn, batch, &mut state);
+        let mut pending = Some(first);
+        let mut taken = 0usize;
+        // Jobs run as they arrive; the group commits once none has arrived for `GATHER` (or it
+        // is full), so writers that submit in quick succession share one commit.
+        let next = || -> Option<Job> {
+            if taken >= max_batch {
+                return None;
+            }
+            let job = pending.take().or_else(|| jobs.try_recv().ok()).or_else(|| jobs.recv_timeout(GATHER).ok());
+            taken += usize::from(job.is_some());
+            job
+        };
+        commit_time += run_batch(conn, next, &mut state);
+        n_jobs += taken as u64;
         busy += started.elapsed();
     }
     // On Linux, the thread's own CPU time (ns): what the writer cost, whatever else ran.
@@ -60,21 +65,22 @@ fn run(conn: &Connection, jobs: &mpsc::Receiver<Job>, max_batch: usize, mut stat
     tracing::debug!(?busy, ?commit_time, n_batches, n_jobs, ?cpu_ns, "writer finished");
 }
 
-/// Runs one group; returns the time its COMMIT took.
-fn run_batch(conn: &Connection, batch: Vec<Job>, state: &mut WriterState) -> std::time::Duration {
+/// How long an open group waits for another job before it commits.
+const GATHER: std::time::Duration = std::time::Duration::from_micros(200);
+
+/// Runs one group, taking jobs from `next` until it yields none; returns the time its COMMIT took.
+fn run_batch(conn: &Connection, mut next: impl FnMut() -> Option<Job>, state: &mut WriterState) -> std::time::Duration {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "cannot begin a write transaction");
         // Dropping the jobs drops their reply channels; callers then see `StoreError::Closed`.
-        drop(batch);
+        while next().is_some() {}
         return std::time::Duration::ZERO;
     }
-    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut outcomes = Vec::new();
     let mut poisoned = false;
-    for job in batch {
-        if poisoned {
-            // Dropped unrun: its caller sees the store's error (`Closed`) and may retry.
-            continue;
-        }
+    while !poisoned {
+        // Once the group is poisoned, later jobs wait for the next group.
+        let Some(job) = next() else { break };
         let now = now_micros().max(state.last_ts + 1);
         state.last_ts = now;
         let mut tx = SqliteTx { conn, now, next_seq: &mut state.next_seq, wrote: false, protected: false };
@@ -262,6 +268,11 @@ impl WriteTx for SqliteTx<'_> {
 
     fn search(&mut self, query: &SearchQuery) -> Result<SearchPage, StoreError> {
         super::search::search(self.conn, query)
+    }
+
+    fn record_inbound(&mut self, record: &NewInbound) -> Result<i64, StoreError> {
+        self.wrote = true;
+        super::deadletter::record(self.conn, record)
     }
 
     fn savepoint(&mut self) -> Result<(), StoreError> {
