@@ -105,6 +105,8 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
             let config = weave_server::MllpConfig::default();
             tokio::spawn(weave_server::serve_mllp_on(state.clone(), listener, config));
         }
+        // Links arriving Patients into Persons, following the change feed.
+        weave_server::identity::spawn_linker(state.clone());
         eprintln!("weave: serving the FHIR API at {base} (store {})", args.store.db.display());
         weave_server::serve(state, args.addr).await.with_context(|| format!("serving on {}", args.addr))
     })?;

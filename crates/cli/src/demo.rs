@@ -97,11 +97,18 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
         println!("  one person            {base_url}/Patient/{id}");
         println!("  their encounters      {base_url}/Encounter?patient={id}&_sort=-date");
         println!("  their care package    {base_url}/EpisodeOfCare?patient={id}");
+        println!("  the person across sources  {base_url}/Person?link=Patient/{id}");
     }
+    println!("  possible matches to review  {base_url}/Task?code=https://weave.dev/fhir/CodeSystem/weave-task|link-review&status=requested");
     println!("Logins: none yet — access control (roles, legitimate relationships, consent) is the next");
     println!("capability; until then every request is answered. The server listens on {} only.", args.addr);
     println!("Stop with Ctrl-C. Store: {}", db.display());
-    rt.block_on(weave_server::serve(state, args.addr)).with_context(|| format!("serving on {}", args.addr))?;
+    rt.block_on(async {
+        // Links the borough's Patients into Persons in the background, then follows new arrivals.
+        weave_server::identity::spawn_linker(state.clone());
+        weave_server::serve(state, args.addr).await
+    })
+    .with_context(|| format!("serving on {}", args.addr))?;
     store.close();
     Ok(())
 }

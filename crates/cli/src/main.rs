@@ -7,6 +7,7 @@ mod config;
 mod deadletter;
 mod demo;
 mod fhirpath;
+mod identity;
 mod import;
 
 use anyhow::Result;
@@ -39,6 +40,8 @@ enum Command {
     Fhirpath(fhirpath::FhirpathArgs),
     /// List, show and replay dead letters (feed input that could not be applied).
     Deadletter(deadletter::DeadLetterArgs),
+    /// The person index: train the matching model, link the store's Patients, link CSV files.
+    Identity(identity::IdentityArgs),
     /// Workload benchmarks.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -53,6 +56,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => config::serve(&args),
         Command::Import(args) => import::run(&args),
         Command::Deadletter(args) => deadletter::run(&args),
+        Command::Identity(args) => identity::run(&args),
         Command::Bench(cmd) => bench::run(&cmd),
         Command::Fhirpath(args) => fhirpath::run(&args),
     };

@@ -261,6 +261,10 @@ pub(crate) async fn apply_hl7(state: &AppState, raw: &[u8]) -> Result<Handled, S
     }
     // The Provenance is written in the same transaction as the resources: when it is there, the
     // message was applied (perhaps just before a crash that lost its log record).
+    if let Some(merge) = &mapped.merge {
+        let record = NewInbound { source: InboundSource::Hl7v2, control_id, accepted: true, reason: None, line: None, raw: raw.to_vec() };
+        return apply_merge_message(state, raw, &mapped.bundle, merge, record, processed.ack).await;
+    }
     let already = match provenance_id(&mapped.bundle) {
         Some(id) => state.store.read("Provenance", &id)?.is_some_and(|s| s.body.is_some()),
         None => false,
@@ -295,6 +299,45 @@ pub(crate) async fn apply_hl7(state: &AppState, raw: &[u8]) -> Result<Handled, S
     }
     let outcome = if already { Outcome::Duplicate } else { Outcome::Accepted };
     Ok(Handled { ack: processed.ack, outcome })
+}
+
+/// An A40/A34: the surviving Patient's Bundle, then the merge (both idempotent, so a resend or a
+/// replay after a failure simply runs them again), then the log record.
+async fn apply_merge_message(
+    state: &AppState,
+    raw: &[u8],
+    bundle: &serde_json::Value,
+    merge: &weave_ingest::map::MergeInstruction,
+    record: NewInbound,
+    ack: String,
+) -> Result<Handled, StoreError> {
+    let agent = format!("HL7 v2 feed from {}", sending_facility(raw).unwrap_or_else(|| "an unnamed facility".into()));
+    let applied = match crate::import::bundle(state, bundle).await {
+        Ok(_) => crate::merge::apply_hl7_merge_as(state, merge, &agent).await.map(drop),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = applied {
+        if let ApiError::Unavailable(_) | ApiError::Internal(_) = &e {
+            return Err(StoreError::CommitFailed(describe(&e)));
+        }
+        let reason = format!("merge not applied: {}", describe(&e));
+        let info = ErrInfo { code: 204, severity: Severity::Error, location: None, message: "merge not applied".into() };
+        return Ok(Handled { ack: ack_for(raw, AckCode::AE, &info), outcome: Outcome::Rejected(reason) });
+    }
+    match record_inbound(state, record).await {
+        Ok(_) | Err(StoreError::Conflict(_)) => {}
+        Err(e) => tracing::warn!(error = %e, "an applied HL7 merge could not be logged"),
+    }
+    Ok(Handled { ack, outcome: Outcome::Accepted })
+}
+
+/// MSH-4 (sending facility) when the message parses.
+fn sending_facility(raw: &[u8]) -> Option<String> {
+    let opts = ParseOptions::default();
+    let text = decode_text(raw, &opts).ok()?;
+    let msg = parse(&text, &opts).ok()?;
+    let f = msg.msh().field(4).comp(1);
+    (!f.is_empty()).then(|| f.to_owned())
 }
 
 /// Applies a message's Bundle and logs the message in the same write job. A group rolled back

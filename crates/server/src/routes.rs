@@ -113,12 +113,16 @@ async fn route_type(state: &AppState, req: &Req, t: &str, rest: &[&str]) -> Resu
         ["_history"] if get => history::handle(state, req, Some(t), None).await,
         ["$validate"] if *m == Method::POST => crud::validate(state, req, t, None),
         [id, "$validate"] if *m == Method::POST => crud::validate(state, req, t, Some(id)),
+        ["$merge"] if *m == Method::POST && t == "Patient" => crate::merge::merge(state, req).await,
+        ["$unmerge"] if *m == Method::POST && t == "Patient" => crate::merge::unmerge(state, req).await,
+        ["$match"] if *m == Method::POST && t == "Patient" => crate::identity::match_operation(state, req).await,
         [op] if op.starts_with('$') => Err(ApiError::NotFound(format!("the operation {op} is not supported on {t}"))),
         [id] if get => crud::read(state, req, t, id).await,
         [id] if *m == Method::PUT => crud::update(state, req, t, id).await,
         [id] if *m == Method::DELETE => crud::delete(state, req, t, id).await,
         [id] if *m == Method::PATCH => crud::patch(state, req, t, id).await,
         [id, "$everything"] if get && t == "Patient" => compartment::everything(state, req, id).await,
+        [id, "$decide"] if *m == Method::POST && t == "Task" => crate::identity::decide(state, req, id).await,
         [id, "_history"] if get => history::handle(state, req, Some(t), Some(id)).await,
         [id, ct] if get && t == "Patient" && !ct.starts_with('_') => {
             compartment::search(state, req, id, ct, crate::http::handling_strict(&req.headers)).await

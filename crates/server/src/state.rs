@@ -35,13 +35,16 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Compiled search parameters (shared with write jobs).
     pub indexer: Arc<Indexer>,
+    /// The person index (filled by [`crate::identity::spawn_linker`]).
+    pub identity: Arc<crate::identity::Identity>,
 }
 
 impl AppState {
     /// State over a store with a configuration; compiles the search parameters.
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> AppState {
         let indexer = Arc::new(Indexer::new(&config.base_url));
-        AppState { store, config: Arc::new(config), indexer }
+        let identity = Arc::new(crate::identity::Identity::default());
+        AppState { store, config: Arc::new(config), indexer, identity }
     }
 
     /// `base/Type/id`.

@@ -9,6 +9,8 @@ mod compartment;
 mod crash;
 mod deadletter;
 mod examples;
+mod identity;
+mod merge;
 mod mllp;
 /// One XML test converter for the workspace: the FHIRPath crate's (it also decodes XHTML entities).
 #[path = "../../../fhirpath/tests/it/fhir_xml.rs"]

@@ -204,3 +204,59 @@ async fn the_same_message_on_many_connections_at_once_is_applied_once() {
     }
     assert_eq!(server.snapshot(), once.snapshot(), "eight copies wrote what one does");
 }
+
+/// An ADT for MRN `mrn` with control id `cid`.
+fn adt_for(event: &str, cid: &str, mrn: &str, visit: &str) -> String {
+    format!(
+        "MSH|^~\\&|PAS|R9W|WEAVE|HUB|20250401090000||ADT^{event}^ADT_A01|{cid}|P|2.5.1\r\
+         EVN|{event}|20250401090000\r\
+         PID|1||{mrn}^^^R9W^MR||Smith^Jane||19800101|F\r\
+         PV1|1|I|WARD1^^^R9W||||||||||||||||{visit}^^^R9W^VN\r"
+    )
+}
+
+/// An A40 merging `retired` into `surviving`.
+fn a40(cid: &str, surviving: &str, retired: &str) -> String {
+    format!(
+        "MSH|^~\\&|PAS|R9W|WEAVE|HUB|20250402090000||ADT^A40^ADT_A39|{cid}|P|2.5.1\r\
+         EVN|A40|20250402090000\r\
+         PID|1||{surviving}^^^R9W^MR||Smith^Jane||19800101|F\r\
+         MRG|{retired}^^^R9W^MR\r"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_a40_merges_the_retired_record_and_an_unknown_one_is_kept_for_replay() {
+    let server = Server::new();
+    let addr = start(&server).await;
+    assert_eq!(msa(&send(addr, adt_for("A01", "M1", "KEEP1", "V1").as_bytes()).await), "AA");
+    assert_eq!(msa(&send(addr, adt_for("A01", "M2", "DUP1", "V2").as_bytes()).await), "AA");
+    let ack = send(addr, a40("M3", "KEEP1", "DUP1").as_bytes()).await;
+    assert_eq!(msa(&ack), "AA", "{ack}");
+    let find = |q: &str| {
+        let q = q.to_owned();
+        let s = &server;
+        async move {
+            let b = s.get(&q).send().await.expect(axum::http::StatusCode::OK).json();
+            b["entry"].as_array().cloned().unwrap_or_default().into_iter().map(|e| e["resource"].clone()).collect::<Vec<_>>()
+        }
+    };
+    let keep = find("/Patient?identifier=DUP1").await;
+    assert_eq!(keep.len(), 1);
+    let retired = &keep[0];
+    assert_eq!(retired["active"], false, "{retired}");
+    assert_eq!(retired["link"][0]["type"], "replaced-by");
+    let survivor = find("/Patient?identifier=KEEP1").await;
+    let sid = survivor[0]["id"].as_str().unwrap_or_default().to_owned();
+    let encounters = find(&format!("/Encounter?patient={sid}")).await;
+    assert_eq!(encounters.len(), 2, "the retired record's encounter moved to the survivor");
+    // A resend is acknowledged and changes nothing.
+    let before = server.snapshot();
+    assert_eq!(msa(&send(addr, a40("M3", "KEEP1", "DUP1").as_bytes()).await), "AA");
+    assert_eq!(server.snapshot(), before);
+    // Merging a record nobody has: AE, kept as a dead letter for replay.
+    let ack = send(addr, a40("M4", "KEEP1", "NOBODY").as_bytes()).await;
+    assert_eq!(msa(&ack), "AE", "{ack}");
+    let dead = server.state.store.dead_letters(0, 10).expect("dead letters");
+    assert!(dead.iter().any(|d| d.control_id.as_deref() == Some("M4") && d.source == InboundSource::Hl7v2));
+}
