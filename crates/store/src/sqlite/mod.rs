@@ -72,11 +72,16 @@ fn checkpointer(path: &Path, stop: mpsc::Receiver<()>) -> Result<std::thread::Jo
     std::thread::Builder::new()
         .name("weave-store-checkpoint".into())
         .spawn(move || {
-            let interval = std::time::Duration::from_millis(250);
+            let interval = std::time::Duration::from_millis(100);
             // Planner statistics, approximate (bounded rows per index) so it takes milliseconds:
             // soon after start, then every five minutes.
             let mut next_analyze = std::time::Instant::now() + std::time::Duration::from_secs(2);
             while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(interval) {
+                // Copies committed WAL frames into the database beside the writer (on the other
+                // core); the writer's own autocheckpoint is only a backstop.
+                if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                    tracing::debug!(error = %e, "background checkpoint skipped");
+                }
                 if std::time::Instant::now() >= next_analyze {
                     if let Err(e) = conn.execute_batch(ANALYZE) {
                         let _ = conn.execute_batch("ROLLBACK");
@@ -181,7 +186,7 @@ fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> 
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA busy_timeout = 5000;
          PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = OFF;
-         PRAGMA wal_autocheckpoint = 2000; PRAGMA journal_size_limit = 67108864;"
+         PRAGMA wal_autocheckpoint = 8000; PRAGMA journal_size_limit = 67108864;"
     ))
 }
 
