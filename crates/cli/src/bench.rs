@@ -20,6 +20,8 @@ pub enum BenchCommand {
     Search(crate::bench_search::SearchArgs),
     /// HL7 v2 ADT messages over MLLP with ACKs, from several connections.
     Mllp(crate::bench_mllp::MllpArgs),
+    /// One search alone: its query plan and latency over repeated runs.
+    Query(crate::bench_query::QueryArgs),
 }
 
 /// `weave bench ingest`.
@@ -47,6 +49,7 @@ pub fn run(cmd: &BenchCommand) -> Result<()> {
         BenchCommand::Ingest(args) => ingest(args),
         BenchCommand::Search(args) => crate::bench_search::run(args),
         BenchCommand::Mllp(args) => crate::bench_mllp::run(args),
+        BenchCommand::Query(args) => crate::bench_query::run(args),
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_mllp;
+mod bench_query;
 mod bench_search;
 mod config;
 mod deadletter;

@@ -70,6 +70,7 @@ pub async fn everything(state: &AppState, req: &Req, id: &str) -> Result<Respons
         .collect();
     let include_patient = after.is_none() && wanted("Patient");
     let pid = id.to_owned();
+    let _broad = state.lanes.broad().await;
     let page = blocking(state, move |s| {
         let Some(patient_rid) = s.row_of("Patient", &pid)? else { return Ok(None) };
         let mut rows = s.compartment_rows("Patient", &pid, &keys, since, after, count + 1)?;

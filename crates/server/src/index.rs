@@ -107,6 +107,12 @@ pub async fn search_with(state: &AppState, req: &Req, t: &str, strict: bool, ext
     }
     let query = parsed.query.clone();
     let ignored = parsed.ignored.clone();
+    let includes_any = !parsed.includes.is_empty() || !parsed.revincludes.is_empty();
+    let _broad = if crate::lanes::is_point(&query.clauses, includes_any, query.count) && !count_only {
+        None
+    } else {
+        state.lanes.broad().await
+    };
     let (page, matches, included) = blocking(state, move |s| {
         let page = s.search(&query)?;
         let rids: Vec<i64> = page.matches.iter().map(|m| m.2).collect();

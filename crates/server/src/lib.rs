@@ -17,6 +17,7 @@ mod http;
 pub mod identity;
 pub mod import;
 mod index;
+pub mod lanes;
 pub mod merge;
 pub mod mllp;
 mod patch;

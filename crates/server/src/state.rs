@@ -37,6 +37,8 @@ pub struct AppState {
     pub indexer: Arc<Indexer>,
     /// The person index (filled by [`crate::identity::spawn_linker`]).
     pub identity: Arc<crate::identity::Identity>,
+    /// Point lookups and broad searches (see [`crate::lanes`]).
+    pub lanes: Arc<crate::lanes::Lanes>,
 }
 
 impl AppState {
@@ -44,7 +46,7 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> AppState {
         let indexer = Arc::new(Indexer::new(&config.base_url));
         let identity = Arc::new(crate::identity::Identity::default());
-        AppState { store, config: Arc::new(config), indexer, identity }
+        AppState { store, config: Arc::new(config), indexer, identity, lanes: Arc::default() }
     }
 
     /// `base/Type/id`.
