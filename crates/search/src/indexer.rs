@@ -79,9 +79,7 @@ impl Indexer {
         let ctx = EvalContext { lenient_as: true, ..EvalContext::default() };
         for p in self.params(resource_type) {
             let Ok(items) = p.expr.evaluate(resource, &ctx) else { continue };
-            if !items.is_empty() {
-                ix.present.push(p.code.clone());
-            }
+            let before = rows_for(&ix, p.kind);
             for item in &items {
                 match p.kind {
                     SearchParamType::String => extract::add_string(&p.code, item, &mut ix),
@@ -94,8 +92,28 @@ impl Indexer {
                     SearchParamType::Composite | SearchParamType::Special => {}
                 }
             }
+            // `:missing` asks whether the element is there. Value rows say so already; only a
+            // value that gave no row (a CodeableConcept with text alone, say) needs a marker.
+            if !items.is_empty() && rows_for(&ix, p.kind) == before {
+                ix.present.push(p.code.clone());
+            }
         }
         ix
+    }
+}
+
+/// Rows so far in the table of a parameter type (types without a table count as 0, so a value
+/// of theirs always gets a marker).
+fn rows_for(ix: &IndexEntries, kind: SearchParamType) -> usize {
+    match kind {
+        SearchParamType::String => ix.strings.len(),
+        SearchParamType::Token => ix.tokens.len(),
+        SearchParamType::Reference => ix.references.len(),
+        SearchParamType::Date => ix.dates.len(),
+        SearchParamType::Number => ix.numbers.len(),
+        SearchParamType::Quantity => ix.quantities.len(),
+        SearchParamType::Uri => ix.uris.len(),
+        SearchParamType::Composite | SearchParamType::Special => 0,
     }
 }
 

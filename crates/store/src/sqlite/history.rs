@@ -105,36 +105,39 @@ pub(crate) fn changes(c: &Connection, after_seq: i64, limit: usize) -> Result<Ve
 /// Inserts the index rows of one resource (parameter names are qualified by resource type).
 pub(crate) fn write_index(c: &Connection, rid: i64, ty: &str, ix: &IndexEntries) -> Result<(), StoreError> {
     let key = |p: &str| super::schema::param_key(ty, p);
+    // Row numbers within a resource's rows of one table (the `n` of the `(rid, param, n)` key).
+    let most = [ix.strings.len(), ix.tokens.len(), ix.references.len(), ix.dates.len(), ix.numbers.len(), ix.quantities.len(), ix.uris.len()];
+    let ns: Vec<i64> = (0..most.into_iter().max().unwrap_or(0)).map(|n| i64::try_from(n).unwrap_or(i64::MAX)).collect();
     let keys: Vec<i64> = ix.present.iter().map(|p| key(p)).collect();
     insert_rows(c, "idx_present (rid, param)", 2, keys.iter().map(|k| vec![&rid as &dyn ToSql, k]))?;
     let keys: Vec<i64> = ix.strings.iter().map(|r| key(&r.0)).collect();
-    insert_rows(c, "idx_string (rid, param, norm, exact)", 4, ix.strings.iter().zip(&keys).map(|(r, k)| {
-        vec![&rid as &dyn ToSql, k, &r.1, &r.2]
+    insert_rows(c, "idx_string (rid, param, n, norm, exact)", 5, ix.strings.iter().zip(&keys).zip(&ns).map(|((r, k), n)| {
+        vec![&rid as &dyn ToSql, k, n, &r.1, &r.2]
     }))?;
     let keys: Vec<i64> = ix.tokens.iter().map(|r| key(&r.0)).collect();
-    insert_rows(c, "idx_token (rid, param, system, code, text)", 5, ix.tokens.iter().zip(&keys).map(|(r, k)| {
-        vec![&rid as &dyn ToSql, k, &r.1, &r.2, &r.3]
+    insert_rows(c, "idx_token (rid, param, n, system, code, text)", 6, ix.tokens.iter().zip(&keys).zip(&ns).map(|((r, k), n)| {
+        vec![&rid as &dyn ToSql, k, n, &r.1, &r.2, &r.3]
     }))?;
     let keys: Vec<i64> = ix.references.iter().map(|r| key(&r.0)).collect();
-    insert_rows(c, "idx_reference (rid, param, target_type, target_id, url)", 5, ix.references.iter().zip(&keys).map(|(r, k)| {
-        vec![&rid as &dyn ToSql, k, &r.1, &r.2, &r.3]
+    insert_rows(c, "idx_reference (rid, param, n, target_type, target_id, url)", 6, ix.references.iter().zip(&keys).zip(&ns).map(|((r, k), n)| {
+        vec![&rid as &dyn ToSql, k, n, &r.1, &r.2, &r.3]
     }))?;
     let keys: Vec<i64> = ix.dates.iter().map(|r| key(&r.0)).collect();
     let wide: Vec<i64> = ix.dates.iter().map(|r| i64::from(r.2.saturating_sub(r.1) > super::search::NARROW)).collect();
-    insert_rows(c, "idx_date (rid, param, lo, hi, wide)", 5, ix.dates.iter().zip(&keys).zip(&wide).map(|((r, k), w)| {
-        vec![&rid as &dyn ToSql, k, &r.1, &r.2, w]
+    insert_rows(c, "idx_date (rid, param, n, lo, hi, wide)", 6, ix.dates.iter().zip(&keys).zip(&wide).zip(&ns).map(|(((r, k), w), n)| {
+        vec![&rid as &dyn ToSql, k, n, &r.1, &r.2, w]
     }))?;
     let keys: Vec<i64> = ix.numbers.iter().map(|r| key(&r.0)).collect();
-    insert_rows(c, "idx_number (rid, param, value)", 3, ix.numbers.iter().zip(&keys).map(|(r, k)| {
-        vec![&rid as &dyn ToSql, k, &r.1]
+    insert_rows(c, "idx_number (rid, param, n, value)", 4, ix.numbers.iter().zip(&keys).zip(&ns).map(|((r, k), n)| {
+        vec![&rid as &dyn ToSql, k, n, &r.1]
     }))?;
     let keys: Vec<i64> = ix.quantities.iter().map(|r| key(&r.0)).collect();
-    insert_rows(c, "idx_quantity (rid, param, value, system, code)", 5, ix.quantities.iter().zip(&keys).map(|(r, k)| {
-        vec![&rid as &dyn ToSql, k, &r.1, &r.2, &r.3]
+    insert_rows(c, "idx_quantity (rid, param, n, value, system, code)", 6, ix.quantities.iter().zip(&keys).zip(&ns).map(|((r, k), n)| {
+        vec![&rid as &dyn ToSql, k, n, &r.1, &r.2, &r.3]
     }))?;
     let keys: Vec<i64> = ix.uris.iter().map(|r| key(&r.0)).collect();
-    insert_rows(c, "idx_uri (rid, param, uri)", 3, ix.uris.iter().zip(&keys).map(|(r, k)| {
-        vec![&rid as &dyn ToSql, k, &r.1]
+    insert_rows(c, "idx_uri (rid, param, n, uri)", 4, ix.uris.iter().zip(&keys).zip(&ns).map(|((r, k), n)| {
+        vec![&rid as &dyn ToSql, k, n, &r.1]
     }))?;
     Ok(())
 }

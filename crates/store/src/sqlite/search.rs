@@ -301,11 +301,15 @@ fn check_pred(p: &Predicate, ty: &str, rid: &str, sql: &mut Sql, depth: usize) {
             let col = format!("(SELECT v{d}.last_updated FROM version v{d} JOIN resource rr{d} ON v{d}.seq = rr{d}.seq WHERE rr{d}.rid = {rid})");
             range_cond(sql, &col, &col, *prefix, *lo, *hi);
         }
-        Predicate::Missing { param, missing, .. } => {
-            sql.push(if *missing { "NOT EXISTS" } else { "EXISTS" });
-            sql.push(&format!(" (SELECT 1 FROM idx_present m{d} WHERE m{d}.rid = {rid} AND m{d}.param = "))
-                .arg(key(ty, param))
-                .push(")");
+        Predicate::Missing { param, table, missing } => {
+            // Present: a value row, or the marker of a value that gave no row (see the indexer).
+            let k = key(ty, param);
+            sql.push(if *missing { "NOT (" } else { "(" });
+            sql.push(&format!("EXISTS (SELECT 1 FROM {} mv{d} WHERE mv{d}.rid = {rid} AND mv{d}.param = ", table_of(*table)))
+                .arg(k)
+                .push(&format!(") OR EXISTS (SELECT 1 FROM idx_present m{d} WHERE m{d}.rid = {rid} AND m{d}.param = "))
+                .arg(k)
+                .push("))");
         }
         Predicate::Not(inner) => {
             sql.push("NOT (");
@@ -314,9 +318,9 @@ fn check_pred(p: &Predicate, ty: &str, rid: &str, sql: &mut Sql, depth: usize) {
         }
         Predicate::Chain { param, target_type, inner } => {
             sql.push(&format!(
-                "EXISTS (SELECT 1 FROM idx_reference c{d} INDEXED BY idx_reference_r \
+                "EXISTS (SELECT 1 FROM idx_reference c{d} \
                  JOIN resource t{d} ON t{d}.type = c{d}.target_type AND t{d}.id = c{d}.target_id \
-                 WHERE c{d}.rid = {rid} AND t{d}.deleted = 0 AND c{d}.param = "
+                 WHERE c{d}.rid = {rid} AND t{d}.deleted = 0 AND +c{d}.param = "
             ))
             .arg(key(ty, param))
             .push(&format!(" AND c{d}.target_type = "))
@@ -338,9 +342,10 @@ fn check_pred(p: &Predicate, ty: &str, rid: &str, sql: &mut Sql, depth: usize) {
         }
         other => {
             let table = pred_table(other).unwrap_or("idx_token");
-            // The (rid, param) index: a point lookup per candidate, whatever the statistics say.
-            sql.push(&format!("EXISTS (SELECT 1 FROM {table} x{d} INDEXED BY {table}_r WHERE x{d}.rid = {rid} AND "));
-            cond(other, ty, &format!("x{d}"), sql);
+            // A point lookup on the table's (rid, param, n) key per candidate, whatever the
+            // statistics say: `+` keeps the value index from being used for the other terms.
+            sql.push(&format!("EXISTS (SELECT 1 FROM {table} x{d} WHERE x{d}.rid = {rid} AND "));
+            cond(other, ty, &format!("+x{d}"), sql);
             sql.push(")");
         }
     }
