@@ -46,7 +46,7 @@ fn newest(dir: &Path) -> Option<SystemTime> {
 }
 
 /// The `weave` binary, built first when missing or older than the crates it is made of.
-fn weave_binary() -> PathBuf {
+pub(crate) fn weave_binary() -> PathBuf {
     let root = workspace();
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let found = || {
@@ -78,26 +78,32 @@ fn weave_binary() -> PathBuf {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
 /// A running `weave serve`; killed when dropped.
-struct Weave {
+pub(crate) struct Weave {
     child: Child,
-    port: u16,
+    pub port: u16,
 }
 
 impl Weave {
     /// Starts `weave serve` on a free port and waits until it answers (a few attempts, in case
     /// the port is taken between choosing and binding it).
-    fn start(bin: &Path, db: &Path) -> Weave {
+    pub(crate) fn start(bin: &Path, db: &Path) -> Weave {
+        Weave::start_with(bin, db, &[])
+    }
+
+    /// Like [`Weave::start`], with more arguments for `weave serve`.
+    pub(crate) fn start_with(bin: &Path, db: &Path, extra: &[String]) -> Weave {
         for _ in 0..3 {
             let port = free_port();
             let child = Command::new(bin)
                 .args(["serve", "--db"])
                 .arg(db)
                 .args(["--addr", &format!("127.0.0.1:{port}")])
+                .args(extra)
                 .env("WEAVE_LOG", "warn")
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -117,7 +123,7 @@ impl Weave {
     }
 
     /// SIGKILL (what `Child::kill` sends on Unix), then reap.
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -131,14 +137,14 @@ impl Drop for Weave {
 }
 
 /// A response from the plain HTTP/1.1 client.
-struct HttpResp {
-    status: u16,
+pub(crate) struct HttpResp {
+    pub status: u16,
     etag: Option<u64>,
-    body: Vec<u8>,
+    pub body: Vec<u8>,
 }
 
 /// One HTTP/1.1 request over a fresh connection (`Connection: close`).
-fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> std::io::Result<HttpResp> {
+pub(crate) fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> std::io::Result<HttpResp> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(20)))?;
     stream.set_write_timeout(Some(Duration::from_secs(20)))?;

@@ -7,6 +7,7 @@ mod bad_input;
 mod check;
 mod compartment;
 mod crash;
+mod crash_mllp;
 mod deadletter;
 mod examples;
 mod identity;
