@@ -159,14 +159,13 @@ enum Work {
 
 fn ndjson_chunks(file: &Path, bytes: &[u8]) -> Vec<Work> {
     let text = String::from_utf8_lossy(bytes);
-    let lines: Vec<(usize, &str)> = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
-    if lines.is_empty() {
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.iter().all(|l| l.trim().is_empty()) {
         eprintln!("{}: no resources", file.display());
+        return Vec::new();
     }
-    lines
-        .chunks(CHUNK)
-        .map(|c| Work::Lines(c[0].0 + 1, c.iter().map(|(_, l)| (*l).to_owned()).collect()))
-        .collect()
+    // Blank lines stay in their chunk (skipped when written) so line numbers stay right.
+    lines.chunks(CHUNK).enumerate().map(|(k, c)| Work::Lines(k * CHUNK + 1, c.iter().map(|l| (*l).to_owned()).collect())).collect()
 }
 
 async fn process(state: &AppState, file: &Path, work: Work, tally: &Tally) {
@@ -200,26 +199,16 @@ async fn process_json(state: &AppState, file: &Path, bytes: &[u8], tally: &Tally
     }
 }
 
+/// NDJSON lines through the server's bulk path: refused lines are reported and kept as dead letters.
 async fn process_lines(state: &AppState, file: &Path, first: usize, lines: Vec<String>, tally: &Tally) {
-    let mut resources = Vec::with_capacity(lines.len());
-    let mut line_of = Vec::with_capacity(lines.len());
-    for (i, line) in lines.iter().enumerate() {
-        match serde_json::from_str::<Value>(line) {
-            Ok(v) => {
-                resources.push(v);
-                line_of.push(first + i);
-            }
-            Err(e) => {
-                eprintln!("{}:{}: not valid JSON: {e}", file.display(), first + i);
-                tally.rejected.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-    match import::put_all(state, resources).await {
-        Ok((n, rejected)) => {
-            tally.resources.fetch_add(n as u64, Ordering::Relaxed);
-            for r in rejected {
-                report(file, line_of.get(r.index).copied(), &r.error, tally);
+    let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
+    match weave_server::bulk::ndjson_lines(state, first, &texts).await {
+        Ok(done) => {
+            tally.resources.fetch_add(done.written as u64, Ordering::Relaxed);
+            tally.rejected.fetch_add(done.rejected.len() as u64, Ordering::Relaxed);
+            for ((line, why), dead) in done.rejected.iter().zip(done.dead_letters.iter().map(Some).chain(std::iter::repeat(None))) {
+                let kept = dead.map(|d| format!(" (dead letter {d})")).unwrap_or_default();
+                eprintln!("{}:{line}: {why}{kept}", file.display());
             }
         }
         Err(e) => report(file, Some(first), &e, tally),

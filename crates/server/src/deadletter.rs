@@ -119,8 +119,16 @@ pub async fn replay(state: &AppState, id: i64) -> Result<Value, ApiError> {
             out["outcome"] = json!("accepted");
         }
         InboundSource::Fhir => {
-            let bundle: Value = serde_json::from_slice(&d.raw).map_err(|e| failed(format!("not JSON: {e}")))?;
-            crate::import::bundle(state, &bundle).await.map_err(|e| failed(describe(&e)))?;
+            let value: Value = serde_json::from_slice(&d.raw).map_err(|e| failed(format!("not JSON: {e}")))?;
+            if value.get("resourceType").and_then(Value::as_str) == Some("Bundle") {
+                crate::import::bundle(state, &value).await.map_err(|e| failed(describe(&e)))?;
+            } else {
+                // One NDJSON line: written as with PUT.
+                let (_, rejected) = crate::import::put_all(state, vec![value]).await.map_err(|e| failed(describe(&e)))?;
+                if let Some(r) = rejected.into_iter().next() {
+                    return Err(failed(describe(&r.error)));
+                }
+            }
             out["outcome"] = json!("accepted");
         }
     }

@@ -5,6 +5,7 @@
 //! `OperationOutcome`. Handlers parse and check the request, do CPU work (validation, index
 //! extraction) on the request's task, and hand one atomic write job to the store.
 
+pub mod bulk;
 mod bundle;
 mod bundle_text;
 mod compartment;

@@ -9,8 +9,8 @@ use serde_json::Value;
 use weave_server::deadletter::import_cld;
 use weave_store::{InboundSource, NewInbound};
 
-const HEAD: &str = "LA_Code,LA_Name,Reporting_Period_Start_Date,Reporting_Period_End_Date,LA_Person_Unique_Identifier,NHS_Number,GP_Practice_Code,Gender,Ethnicity,Date_of_Birth,Date_of_Death,Postcode,Client_Type,Event_Type,Event_Start_Date,Event_End_Date,Event_Outcome,Service_Type,Service_Component,Delivery_Mechanism,Primary_Support_Reason,Unit_Cost,Cost_Frequency_(Unit_Type),Planned_units_per_week,Review_Reason,Review_Outcomes_Achieved";
-const GOOD: &str = "E08000999,Loomford,01/01/2024,31/03/2024,LA1,9434765919,Y90001,2,A,14/10/1935,,XW1 4ZN,Service User,Service,31/01/2023,,,Long Term Support: Community,Home Support,CASSR Commissioned Support,Physical Support: Personal care support,23.20,Hourly,10.5,,";
+pub const HEAD: &str = "LA_Code,LA_Name,Reporting_Period_Start_Date,Reporting_Period_End_Date,LA_Person_Unique_Identifier,NHS_Number,GP_Practice_Code,Gender,Ethnicity,Date_of_Birth,Date_of_Death,Postcode,Client_Type,Event_Type,Event_Start_Date,Event_End_Date,Event_Outcome,Service_Type,Service_Component,Delivery_Mechanism,Primary_Support_Reason,Unit_Cost,Cost_Frequency_(Unit_Type),Planned_units_per_week,Review_Reason,Review_Outcomes_Achieved";
+pub const GOOD: &str = "E08000999,Loomford,01/01/2024,31/03/2024,LA1,9434765919,Y90001,2,A,14/10/1935,,XW1 4ZN,Service User,Service,31/01/2023,,,Long Term Support: Community,Home Support,CASSR Commissioned Support,Physical Support: Personal care support,23.20,Hourly,10.5,,";
 
 /// A three-row extract: line 3 (person LA9, gender `7`) is invalid.
 fn extract() -> String {

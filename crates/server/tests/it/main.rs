@@ -4,6 +4,7 @@
 //! pass when it is absent.
 
 mod bad_input;
+mod bulk;
 mod check;
 mod compartment;
 mod crash;
