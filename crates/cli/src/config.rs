@@ -58,6 +58,10 @@ pub struct ServeArgs {
     /// Also receive HL7 v2 over MLLP on this address (e.g. 127.0.0.1:2575).
     #[arg(long, env = "WEAVE_MLLP")]
     pub mllp: Option<SocketAddr>,
+    /// Keep raw inbound messages and files this many days (0: for ever). Dead letters not yet
+    /// replayed are kept whatever their age.
+    #[arg(long, env = "WEAVE_INBOUND_RETENTION_DAYS", default_value_t = 365)]
+    pub inbound_retention_days: u64,
 }
 
 impl ServeArgs {
@@ -107,9 +111,28 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         }
         // Links arriving Patients into Persons, following the change feed.
         weave_server::identity::spawn_linker(state.clone());
+        if args.inbound_retention_days > 0 {
+            tokio::spawn(purge_inbound(store.clone(), args.inbound_retention_days));
+        }
         eprintln!("weave: serving the FHIR API at {base} (store {})", args.store.db.display());
         weave_server::serve(state, args.addr).await.with_context(|| format!("serving on {}", args.addr))
     })?;
     store.close();
     Ok(())
+}
+
+/// Applies the inbound retention at start and then hourly.
+async fn purge_inbound(store: Arc<SqliteStore>, days: u64) {
+    let keep = i64::try_from(days.saturating_mul(86_400_000_000)).unwrap_or(i64::MAX);
+    loop {
+        let cutoff = weave_store::now_micros().saturating_sub(keep);
+        let s = store.clone();
+        match tokio::task::spawn_blocking(move || weave_store::Store::purge_inbound(&*s, cutoff)).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(removed = n, days, "inbound records past retention removed"),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "inbound retention failed"),
+            Err(e) => tracing::warn!(error = %e, "inbound retention task failed"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+    }
 }

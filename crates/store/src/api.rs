@@ -119,6 +119,10 @@ pub trait Store: Send + Sync + 'static {
     fn inbound(&self, id: i64) -> Result<Option<Inbound>, StoreError>;
     /// Marks a dead letter as replayed; `false` when there is no such dead letter.
     fn mark_replayed(&self, id: i64) -> Result<bool, StoreError>;
+    /// Retention: removes inbound records received before `before` (microseconds) that are done
+    /// with — accepted, or dead letters since replayed. Dead letters still pending are kept
+    /// whatever their age. Returns how many were removed.
+    fn purge_inbound(&self, before: i64) -> Result<u64, StoreError>;
 }
 
 /// The kind of feed an inbound record came from.

@@ -86,6 +86,11 @@ pub(crate) fn mark_replayed(conn: &Connection, id: i64) -> Result<bool, StoreErr
     Ok(st.execute([id])? > 0)
 }
 
+pub(crate) fn purge(conn: &Connection, before: i64) -> Result<u64, StoreError> {
+    let mut st = conn.prepare_cached("DELETE FROM inbound WHERE received < ?1 AND (accepted = 1 OR replayed = 1)")?;
+    Ok(u64::try_from(st.execute([before])?).unwrap_or(0))
+}
+
 fn row_to_inbound(row: &rusqlite::Row<'_>) -> rusqlite::Result<Inbound> {
     let source: String = row.get(1)?;
     let line: Option<i64> = row.get(6)?;
@@ -141,6 +146,22 @@ mod tests {
         assert!(store.inbound(d1).unwrap().is_some_and(|r| r.replayed));
         assert!(!store.mark_replayed(a).unwrap(), "accepted records are not dead letters");
         assert!(!store.mark_replayed(9999).unwrap());
+    }
+
+    #[test]
+    fn retention_removes_what_is_done_with_and_keeps_pending_dead_letters() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db"), &SqliteOptions::default()).unwrap();
+        let accepted = store.record_inbound(&rec(Some("C1"), true, b"MSH|ok")).unwrap();
+        let pending = store.record_inbound(&rec(None, false, b"junk")).unwrap();
+        let replayed = store.record_inbound(&rec(None, false, b"fixed")).unwrap();
+        assert!(store.mark_replayed(replayed).unwrap());
+        assert_eq!(store.purge_inbound(0).unwrap(), 0, "nothing is older than the epoch");
+        let later = crate::now_micros() + 1_000_000;
+        assert_eq!(store.purge_inbound(later).unwrap(), 2);
+        assert!(store.inbound(accepted).unwrap().is_none());
+        assert!(store.inbound(replayed).unwrap().is_none());
+        assert!(store.inbound(pending).unwrap().is_some(), "a pending dead letter is never purged");
     }
 
     #[test]

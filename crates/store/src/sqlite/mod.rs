@@ -329,6 +329,11 @@ impl Store for SqliteStore {
         deadletter::mark_replayed(&conn, id)
     }
 
+    fn purge_inbound(&self, before: i64) -> Result<u64, StoreError> {
+        let conn = self.inbound.lock().map_err(|_| StoreError::Closed)?;
+        deadletter::purge(&conn, before)
+    }
+
     fn explain(&self, query: &SearchQuery) -> Result<Vec<String>, StoreError> {
         self.with_reader(|c| search::explain(c, query))
     }
