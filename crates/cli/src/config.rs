@@ -62,6 +62,9 @@ pub struct ServeArgs {
     /// replayed are kept whatever their age.
     #[arg(long, env = "WEAVE_INBOUND_RETENTION_DAYS", default_value_t = 365)]
     pub inbound_retention_days: u64,
+    /// Linkage settings for the person index (JSON, as printed by `weave identity settings`).
+    #[arg(long, env = "WEAVE_IDENTITY_SETTINGS")]
+    pub identity_settings: Option<std::path::PathBuf>,
 }
 
 impl ServeArgs {
@@ -98,6 +101,10 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
     let config = args.server_config();
     let base = config.base_url.clone();
     let state = AppState::new(store.clone(), config);
+    if let Some(path) = &args.identity_settings {
+        let settings = crate::identity::read_settings(path)?;
+        state.identity.set_settings(settings).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
     let rt = runtime()?;
     rt.block_on(async {
         if let Some(mllp) = args.mllp {

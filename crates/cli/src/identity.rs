@@ -21,11 +21,30 @@ pub struct IdentityArgs {
 #[derive(Subcommand, Clone, Debug)]
 pub enum IdentityCommand {
     /// Train the matching model on the store's own Patients (no labels) and keep it in the store.
-    Train(StoreArgs),
+    Train(StoreIdentityArgs),
     /// Link every Patient in the store into Persons (what the server's linker does on arrival).
-    Link(StoreArgs),
+    Link(StoreIdentityArgs),
     /// Deduplicate one CSV file or link two, training on the files themselves.
     LinkCsv(LinkCsvArgs),
+    /// Print the default linkage settings (blocking rules, sample sizes, thresholds) as JSON, to
+    /// edit and pass back with `--settings`.
+    Settings,
+}
+
+/// A store and, optionally, linkage settings.
+#[derive(Args, Clone, Debug)]
+pub struct StoreIdentityArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Linkage settings (JSON, as printed by `weave identity settings`; missing fields keep their defaults).
+    #[arg(long)]
+    pub settings: Option<PathBuf>,
+}
+
+/// Reads a settings file (missing fields keep their defaults).
+pub fn read_settings(path: &std::path::Path) -> Result<weave_identity::Settings> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not valid linkage settings", path.display()))
 }
 
 /// `weave identity link-csv`.
@@ -44,6 +63,9 @@ pub struct LinkCsvArgs {
     /// Date-of-birth format (`%Y%m%d`, `%d/%m/%Y` …); default: ISO, `%Y%m%d` or `%d/%m/%Y`.
     #[arg(long)]
     pub dob_format: Option<String>,
+    /// Linkage settings (JSON, as printed by `weave identity settings`).
+    #[arg(long)]
+    pub settings: Option<PathBuf>,
     /// Where to write `id_a,id_b,match_probability,decision`.
     #[arg(long)]
     pub out: PathBuf,
@@ -57,15 +79,28 @@ pub struct LinkCsvArgs {
 
 pub fn run(args: &IdentityArgs) -> Result<()> {
     match &args.command {
-        IdentityCommand::Train(store) => train(store),
-        IdentityCommand::Link(store) => link(store),
+        IdentityCommand::Train(a) => train(a),
+        IdentityCommand::Link(a) => link(a),
         IdentityCommand::LinkCsv(a) => link_csv(a),
+        IdentityCommand::Settings => {
+            println!("{}", serde_json::to_string_pretty(&weave_identity::Settings::default())?);
+            Ok(())
+        }
     }
 }
 
-fn train(store_args: &StoreArgs) -> Result<()> {
-    let store = store_args.open()?;
+/// The server state over a store, with the given settings applied.
+fn state_for(a: &StoreIdentityArgs) -> Result<(std::sync::Arc<weave_store::sqlite::SqliteStore>, AppState)> {
+    let store = a.store.open()?;
     let state = AppState::new(store.clone(), ServerConfig::default());
+    if let Some(path) = &a.settings {
+        state.identity.set_settings(read_settings(path)?).map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+    }
+    Ok((store, state))
+}
+
+fn train(a: &StoreIdentityArgs) -> Result<()> {
+    let (store, state) = state_for(a)?;
     let report = runtime()?.block_on(weave_server::identity::retrain(&state));
     store.close();
     let report = report.map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
@@ -73,9 +108,8 @@ fn train(store_args: &StoreArgs) -> Result<()> {
     Ok(())
 }
 
-fn link(store_args: &StoreArgs) -> Result<()> {
-    let store = store_args.open()?;
-    let state = AppState::new(store.clone(), ServerConfig::default());
+fn link(a: &StoreIdentityArgs) -> Result<()> {
+    let (store, state) = state_for(a)?;
     let started = Instant::now();
     let done = runtime()?.block_on(weave_server::identity::sync(&state));
     store.close();
@@ -103,6 +137,9 @@ fn link_csv(a: &LinkCsvArgs) -> Result<()> {
         opts = opts.field_spec(f)?;
     }
     opts.dob_format.clone_from(&a.dob_format);
+    if let Some(path) = &a.settings {
+        opts.settings = read_settings(path)?;
+    }
     opts.out = Some(a.out.clone());
     if let Some(t) = a.link_threshold {
         opts.settings.link_threshold = t;

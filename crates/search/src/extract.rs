@@ -114,6 +114,12 @@ pub fn add_token(param: &str, item: &Item<'_>, ix: &mut IndexEntries) {
             if let Some(value) = str_field(v, "value") {
                 let type_text = v.get("type").and_then(|t| str_field(t, "text"));
                 push(str_field(v, "system"), value, type_text);
+                // `:of-type`: one row per type coding, under `param:of-type`, code `type|value`.
+                for c in v.get("type").and_then(|t| t.get("coding")).and_then(Value::as_array).into_iter().flatten() {
+                    if let Some(code) = str_field(c, "code") {
+                        ix.tokens.push((format!("{param}:of-type"), str_field(c, "system").map(str::to_owned), format!("{code}|{value}"), None));
+                    }
+                }
             }
         }
         Some("ContactPoint") => {

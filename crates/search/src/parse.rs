@@ -39,9 +39,9 @@ pub struct ParsedSearch {
 }
 
 /// Parameters that control the result rather than select resources.
-const CONTROL: [&str; 12] = [
-    "_count", "_offset", "_sort", "_include", "_revinclude", "_total", "_summary", "_elements", "_format", "_pretty",
-    "_contained", "_containedType",
+const CONTROL: [&str; 13] = [
+    "_count", "_offset", "_cursor", "_sort", "_include", "_revinclude", "_total", "_summary", "_elements", "_format",
+    "_pretty", "_contained", "_containedType",
 ];
 
 fn invalid(param: &str, message: impl Into<String>) -> SearchError {
@@ -89,6 +89,16 @@ fn control(p: &mut ParsedSearch, name: &str, value: &str, max_count: usize) -> R
         }
         "_offset" => {
             p.query.offset = value.parse().map_err(|_| invalid("_offset", format!("'{value}' is not a whole number")))?;
+        }
+        "_cursor" => {
+            p.query.after = Some(value.parse().map_err(|_| invalid("_cursor", format!("'{value}' is not a page cursor")))?);
+        }
+        // Searching inside contained resources is not done: say so rather than ignore it.
+        "_contained" if value != "false" => {
+            return Err(invalid("_contained", "searching contained resources is not supported; only _contained=false"));
+        }
+        "_containedType" if value != "container" => {
+            return Err(invalid("_containedType", "only _containedType=container is supported"));
         }
         "_total" => {
             p.query.total = match value {
@@ -221,6 +231,7 @@ fn predicates(t: &str, name: &str, value: &str, base_url: &str) -> Result<Vec<Pr
     };
     match code {
         "_id" => return Ok(vec![Predicate::Id(unescape(value))]),
+        "_list" => return list_pred(value).map(|p| vec![p]),
         "_lastUpdated" => {
             let (prefix, lo, hi) = date_value(code, value)?;
             return Ok(vec![Predicate::LastUpdated { prefix, lo, hi }]);
@@ -347,8 +358,12 @@ fn string_pred(code: &str, modifier: Option<&str>, value: &str) -> Result<Predic
 }
 
 fn token_pred(code: &str, modifier: Option<&str>, value: &str) -> Result<Predicate, SearchError> {
-    if modifier == Some("text") {
-        return Ok(Predicate::TokenText { param: code.to_owned(), text: normalize(&unescape(value)) });
+    match modifier {
+        Some("text") => return Ok(Predicate::TokenText { param: code.to_owned(), text: normalize(&unescape(value)) }),
+        Some("in") => return value_set_pred(code, value),
+        Some("not-in") => return value_set_pred(code, value).map(|p| Predicate::Not(Box::new(p))),
+        Some("of-type") => return of_type_pred(code, value),
+        _ => {}
     }
     let parts = split_escaped(value, '|');
     let (system, token_code) = match parts.as_slice() {
@@ -364,6 +379,40 @@ fn token_pred(code: &str, modifier: Option<&str>, value: &str) -> Result<Predica
         Some("not") => Ok(Predicate::Not(Box::new(p))),
         Some(m) => Err(unsupported(code, m)),
     }
+}
+
+/// `_list=id`: resources that are items of List `id` (`_has:List:item:_id=id`). Functional lists
+/// (`$current-problems` …) are not kept by this server.
+fn list_pred(value: &str) -> Result<Predicate, SearchError> {
+    let id = unescape(value);
+    if id.starts_with('$') {
+        return Err(invalid("_list", format!("the functional list '{id}' is not kept by this server")));
+    }
+    Ok(Predicate::Has { source_type: "List".into(), param: "item".into(), inner: Box::new(Predicate::Id(id)) })
+}
+
+/// `:in` a value set Weave holds (the R4 value sets of required bindings, expanded).
+fn value_set_pred(code: &str, value: &str) -> Result<Predicate, SearchError> {
+    let url = unescape(value);
+    let vs = r4()
+        .value_set(&url)
+        .ok_or_else(|| invalid(code, format!("the value set '{url}' is not one this server holds (the R4 value sets of required bindings are)")))?;
+    let codes = vs.codes.iter().map(|c| (c.system.clone(), c.code.clone())).collect();
+    Ok(Predicate::TokenIn { param: code.to_owned(), codes })
+}
+
+/// `:of-type=system|code|value`: an Identifier whose type has that coding and that value (the
+/// indexer writes such identifiers under `param:of-type` with code `type|value`).
+fn of_type_pred(code: &str, value: &str) -> Result<Predicate, SearchError> {
+    let parts = split_escaped(value, '|');
+    let [system, type_code, v] = parts.as_slice() else {
+        return Err(invalid(code, format!("'{value}' is not system|code|value")));
+    };
+    if type_code.is_empty() || v.is_empty() {
+        return Err(invalid(code, format!("'{value}' needs a type code and a value")));
+    }
+    let system = if system.is_empty() { None } else { Some(Some(unescape(system))) };
+    Ok(Predicate::Token { param: format!("{code}:of-type"), system, code: Some(format!("{}|{}", unescape(type_code), unescape(v))) })
 }
 
 fn reference_pred(def: &SearchParamDef, code: &str, modifier: Option<&str>, value: &str, base: &str) -> Result<Predicate, SearchError> {

@@ -30,11 +30,25 @@ fn resource_entry(state: &AppState, t: &str) -> Value {
         "conditionalUpdate": !params.is_empty(),
         "conditionalDelete": if params.is_empty() { "not-supported" } else { "single" },
         "searchParam": params,
-        "operation": [{
-            "name": "validate",
-            "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"
-        }]
+        "operation": operations(t)
     })
+}
+
+/// The operations a type supports (`$validate` everywhere; the person index's on Patient and Task).
+fn operations(t: &str) -> Vec<Value> {
+    let op = |name: &str, definition: &str| json!({ "name": name, "definition": definition });
+    let mut ops = vec![op("validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate")];
+    match t {
+        "Patient" => ops.extend([
+            op("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything"),
+            op("match", "http://hl7.org/fhir/OperationDefinition/Patient-match"),
+            op("merge", "http://hl7.org/fhir/OperationDefinition/Patient-merge"),
+            op("unmerge", "https://weave.dev/fhir/OperationDefinition/Patient-unmerge"),
+        ]),
+        "Task" => ops.push(op("decide", "https://weave.dev/fhir/OperationDefinition/Task-decide")),
+        _ => {}
+    }
+    ops
 }
 
 /// The CapabilityStatement as JSON.
@@ -58,6 +72,10 @@ pub fn statement(state: &AppState) -> Value {
                 { "code": "transaction" },
                 { "code": "batch" },
                 { "code": "history-system" }
+            ],
+            "operation": [
+                { "name": "import", "definition": "https://weave.dev/fhir/OperationDefinition/import-ndjson" },
+                { "name": "import-cld", "definition": "https://weave.dev/fhir/OperationDefinition/import-cld" }
             ]
         }]
     })

@@ -121,7 +121,8 @@ pub async fn search_with(state: &AppState, req: &Req, t: &str, strict: bool, ext
         Ok((page, matches, included))
     })
     .await?;
-    let links = links(state, req, &pairs, page.more && !count_only);
+    let cursor = (parsed_sorted_by_default(&pairs)).then(|| page.matches.last().map(|m| m.2)).flatten();
+    let links = links(state, req, &pairs, page.more && !count_only, cursor);
     let size: usize = matches.iter().chain(&included).map(|s| s.body.as_deref().map_or(0, str::len)).sum();
     let mut bundle = BundleText::new("searchset", page.total, &links, size + 128 * (matches.len() + included.len()));
     for (list, mode) in [(&matches, "match"), (&included, "include")] {
@@ -155,7 +156,14 @@ fn is_count(pairs: &[(String, String)]) -> bool {
     pairs.iter().any(|(k, v)| k == "_summary" && v == "count")
 }
 
-fn links(state: &AppState, req: &Req, pairs: &[(String, String)], more: bool) -> Vec<Value> {
+/// Whether a search is in the default order (then its pages are cut by a row-id cursor).
+fn parsed_sorted_by_default(pairs: &[(String, String)]) -> bool {
+    !pairs.iter().any(|(k, _)| k == "_sort")
+}
+
+/// `self` and `next` links: `next` carries a row-id cursor in the default order (stable under
+/// concurrent writes), an offset under `_sort`.
+fn links(state: &AppState, req: &Req, pairs: &[(String, String)], more: bool, cursor: Option<i64>) -> Vec<Value> {
     let url = |pairs: &[(String, String)]| {
         let mut ser = form_urlencoded::Serializer::new(String::new());
         for (k, v) in pairs {
@@ -164,7 +172,11 @@ fn links(state: &AppState, req: &Req, pairs: &[(String, String)], more: bool) ->
         format!("{}/{}?{}", state.config.base_url, req.segments.join("/"), ser.finish())
     };
     let mut out = vec![json!({"relation": "self", "url": url(pairs)})];
-    if more {
+    if let (true, Some(rid)) = (more, cursor) {
+        let mut next: Vec<(String, String)> = pairs.iter().filter(|(k, _)| k != "_cursor" && k != "_offset").cloned().collect();
+        next.push(("_cursor".into(), rid.to_string()));
+        out.push(json!({"relation": "next", "url": url(&next)}));
+    } else if more {
         let offset: usize = pairs.iter().find(|(k, _)| k == "_offset").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
         let count: usize = pairs
             .iter()

@@ -56,6 +56,10 @@ pub enum Predicate {
     Token { param: String, system: Option<Option<String>>, code: Option<String> },
     /// `:text` on a token: prefix match on the display / text, case-insensitive.
     TokenText { param: String, text: String },
+    /// `:in` a value set: a token whose `(system, code)` is one of `codes`, or a code without a
+    /// system (a `code` element: its system is the bound value set's) that is one of them.
+    /// `:not-in` is `Not` of it.
+    TokenIn { param: String, codes: Vec<(String, String)> },
     /// A local reference `Type/id` (type `None`: any type), or an absolute URL.
     Reference { param: String, target_type: Option<String>, target_id: Option<String>, url: Option<String> },
     Date { param: String, prefix: Prefix, lo: i64, hi: i64 },
@@ -125,6 +129,10 @@ pub struct SearchQuery {
     pub count: usize,
     /// Skip this many matches (offset paging).
     pub offset: usize,
+    /// Keyset paging in the default order: only matches after this row id. Pages stay right
+    /// under concurrent writes (new resources come after every existing one; deletions shift
+    /// nothing). Ignored when `sort` is given.
+    pub after: Option<i64>,
     pub total: TotalMode,
 }
 
@@ -137,6 +145,7 @@ impl SearchQuery {
             sort: Vec::new(),
             count: 50,
             offset: 0,
+            after: None,
             total: TotalMode::None,
         }
     }

@@ -7,6 +7,7 @@ mod brute;
 mod data;
 mod differential;
 mod gen;
+mod modifiers;
 mod plan;
 mod regressions;
 mod spec_examples;

@@ -297,12 +297,24 @@ impl Identity {
     /// Sets the probabilities at or above which a pair is linked automatically and put up for
     /// review (defaults 0.95 and 0.5); applies to records arriving from now on.
     pub fn set_thresholds(&self, link: f64, review: f64) -> Result<(), ApiError> {
+        let mut settings = self.with(|ix| ix.settings.clone());
+        settings.link_threshold = link;
+        settings.review_threshold = review;
+        self.set_settings(settings)
+    }
+
+    /// Replaces the linkage settings (blocking rules, training sizes, thresholds); applies to
+    /// records arriving, and to training, from now on.
+    pub fn set_settings(&self, settings: weave_identity::Settings) -> Result<(), ApiError> {
+        let (link, review) = (settings.link_threshold, settings.review_threshold);
         if !(0.0..=1.0).contains(&review) || !(review..=1.0).contains(&link) {
             return Err(ApiError::invalid("thresholds must satisfy 0 <= review <= link <= 1"));
         }
+        if settings.blocking.is_empty() {
+            return Err(ApiError::invalid("at least one blocking rule is needed"));
+        }
         self.with(|ix| {
-            ix.settings.link_threshold = link;
-            ix.settings.review_threshold = review;
+            ix.settings = settings;
             if let Some(model) = ix.model.clone() {
                 ix.install(model);
             }

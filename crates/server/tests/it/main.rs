@@ -17,6 +17,7 @@ mod mllp;
 /// One XML test converter for the workspace: the FHIRPath crate's (it also decodes XHTML entities).
 #[path = "../../../fhirpath/tests/it/fhir_xml.rs"]
 mod fhir_xml;
+mod paging;
 mod patch;
 mod rest;
 mod synthea;

@@ -51,6 +51,7 @@ fn drive_rank(p: &Predicate) -> Option<u8> {
         Predicate::Id(_) => Some(0),
         Predicate::Reference { target_id: Some(_), .. } | Predicate::Reference { url: Some(_), .. } => Some(1),
         Predicate::Token { code: Some(_), .. } => Some(2),
+        Predicate::TokenIn { .. } => Some(3),
         Predicate::Compartment { .. } => Some(2),
         Predicate::Uri { mode: UriMatch::Exact | UriMatch::Below, .. } => Some(3),
         Predicate::String { mode: StringMatch::Exact | StringMatch::StartsWith, .. } => Some(4),
@@ -101,6 +102,24 @@ fn cond(p: &Predicate, ty: &str, x: &str, sql: &mut Sql) {
                     sql.push(&format!(" AND {x}.system = ")).arg(s.clone());
                 }
             }
+        }
+        Predicate::TokenIn { param, codes } => {
+            sql.push(&format!("{x}.param = ")).arg(key(ty, param));
+            if codes.is_empty() {
+                sql.push(" AND 0");
+                return;
+            }
+            // The codes narrow the value index; the pairs then check each code's system. A
+            // `code` element has no system of its own: the bound value set's is implied.
+            sql.push(&format!(" AND {x}.code IN ("));
+            for (i, (_, code)) in codes.iter().enumerate() {
+                sql.push(if i == 0 { "" } else { ", " }).arg(code.clone());
+            }
+            sql.push(&format!(") AND ({x}.system IS NULL OR ({x}.system, {x}.code) IN (VALUES "));
+            for (i, (system, code)) in codes.iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { ", (" }).arg(system.clone()).push(", ").arg(code.clone()).push(")");
+            }
+            sql.push("))");
         }
         Predicate::TokenText { param, text } => {
             sql.push(&format!("{x}.param = ")).arg(key(ty, param));
@@ -225,7 +244,7 @@ fn number_cond(sql: &mut Sql, col: &str, prefix: Prefix, lo: f64, hi: f64) {
 fn pred_table(p: &Predicate) -> Option<&'static str> {
     Some(match p {
         Predicate::String { .. } => "idx_string",
-        Predicate::Token { .. } | Predicate::TokenText { .. } => "idx_token",
+        Predicate::Token { .. } | Predicate::TokenText { .. } | Predicate::TokenIn { .. } => "idx_token",
         Predicate::Reference { .. } | Predicate::Compartment { .. } => "idx_reference",
         Predicate::Date { .. } => "idx_date",
         Predicate::Number { .. } => "idx_number",
@@ -450,6 +469,9 @@ pub(crate) fn page_sql(q: &SearchQuery) -> Result<Sql, StoreError> {
     let mut sql = Sql::default();
     sql.push("SELECT r.type, r.id, r.rid");
     from_where(q, ty, &mut sql);
+    if let (Some(after), true) = (q.after, q.sort.is_empty()) {
+        sql.push(&format!(" AND r.rid > {after}"));
+    }
     order_by(q, ty, &mut sql);
     // Literal integers: a bound LIMIT makes SQLite re-prepare the statement at every new value.
     sql.push(&format!(" LIMIT {} OFFSET {}", q.count.saturating_add(1), q.offset));
@@ -468,7 +490,7 @@ pub(crate) fn search(c: &Connection, q: &SearchQuery) -> Result<SearchPage, Stor
     let total = match q.total {
         TotalMode::None => None,
         // The last page tells the total without counting.
-        TotalMode::Accurate | TotalMode::IfCheap if !more && (q.offset == 0 || !matches.is_empty()) => {
+        TotalMode::Accurate | TotalMode::IfCheap if !more && q.after.is_none() && (q.offset == 0 || !matches.is_empty()) => {
             Some(u64::try_from(q.offset + matches.len()).unwrap_or(u64::MAX))
         }
         TotalMode::IfCheap => None,

@@ -1,0 +1,71 @@
+//! Token `:in` / `:not-in` (against the R4 value sets Weave holds), `:of-type` on identifiers,
+//! and `_list`: small data sets with the results the specification's rules give.
+
+use crate::data::Fixture;
+use crate::spec_examples::Checks;
+use serde_json::json;
+
+const GENDER: &str = "http://hl7.org/fhir/ValueSet/administrative-gender";
+const STATUS: &str = "http://hl7.org/fhir/ValueSet/observation-status";
+
+#[test]
+fn in_and_not_in_a_value_set() {
+    let mut c = Checks::default();
+    let obs = |id: &str, status: &str| json!({"resourceType": "Observation", "id": id, "status": status, "code": {"text": "x"}});
+    let f = Fixture::new(&[
+        obs("final", "final"),
+        obs("amended", "amended"),
+        json!({"resourceType": "Observation", "id": "foreign", "status": "final", "code": {"text": "x"},
+               "category": [{"coding": [{"system": "http://example.org/other", "code": "final"}]}]}),
+        json!({"resourceType": "Patient", "id": "f", "gender": "female"}),
+        json!({"resourceType": "Patient", "id": "none"}),
+    ]);
+    c.ids(&f, "Observation", &format!("status:in={STATUS}"), &["amended", "final", "foreign"]);
+    // The value set's codes carry their system: a code from another system is not in it.
+    c.ids(&f, "Observation", &format!("category:in={STATUS}"), &[]);
+    c.ids(&f, "Observation", &format!("status:not-in={STATUS}"), &[]);
+    c.ids(&f, "Patient", &format!("gender:in={GENDER}"), &["f"]);
+    // `:not-in` also finds resources with no value at all (as `:not` does).
+    c.ids(&f, "Patient", &format!("gender:not-in={GENDER}"), &["none"]);
+    c.record(f.try_ids("Patient", "gender:in=http://example.org/ValueSet/unknown").is_err(), || {
+        "an unknown value set is an error naming it, not an empty result".into()
+    });
+    c.finish();
+}
+
+#[test]
+fn of_type_matches_identifier_type_and_value() {
+    let mut c = Checks::default();
+    let v2 = "http://terminology.hl7.org/CodeSystem/v2-0203";
+    let f = Fixture::new(&[
+        json!({"resourceType": "Patient", "id": "mr", "identifier": [
+            {"type": {"coding": [{"system": v2, "code": "MR"}]}, "system": "urn:mrn", "value": "446053"}]}),
+        json!({"resourceType": "Patient", "id": "dl", "identifier": [
+            {"type": {"coding": [{"system": v2, "code": "DL"}]}, "system": "urn:dl", "value": "446053"}]}),
+        json!({"resourceType": "Patient", "id": "untyped", "identifier": [{"system": "urn:mrn", "value": "446053"}]}),
+    ]);
+    c.ids(&f, "Patient", &format!("identifier:of-type={v2}|MR|446053"), &["mr"]);
+    c.ids(&f, "Patient", &format!("identifier:of-type={v2}|DL|446053"), &["dl"]);
+    c.ids(&f, "Patient", "identifier:of-type=|MR|446053", &["mr"]);
+    c.ids(&f, "Patient", &format!("identifier:of-type={v2}|MR|999"), &[]);
+    c.ids(&f, "Patient", "identifier=446053", &["dl", "mr", "untyped"]);
+    c.record(f.try_ids("Patient", "identifier:of-type=MR|446053").is_err(), || "two parts is an error".into());
+    c.finish();
+}
+
+#[test]
+fn list_finds_the_items_of_a_list() {
+    let mut c = Checks::default();
+    let f = Fixture::new(&[
+        json!({"resourceType": "Patient", "id": "a"}),
+        json!({"resourceType": "Patient", "id": "b"}),
+        json!({"resourceType": "Patient", "id": "c"}),
+        json!({"resourceType": "List", "id": "ward", "status": "current", "mode": "working",
+               "entry": [{"item": {"reference": "Patient/a"}}, {"item": {"reference": "Patient/c"}}]}),
+    ]);
+    c.ids(&f, "Patient", "_list=ward", &["a", "c"]);
+    c.ids(&f, "Patient", "_list=ward&_id=c", &["c"]);
+    c.ids(&f, "Patient", "_list=other", &[]);
+    c.record(f.try_ids("Patient", "_list=$current-problems").is_err(), || "functional lists are refused".into());
+    c.finish();
+}
