@@ -25,6 +25,8 @@ pub struct IndexedParam {
 pub struct Indexer {
     base_url: String,
     by_type: HashMap<String, Vec<IndexedParam>>,
+    /// The composite parameters of each type that Weave indexes (see [`crate::composite`]).
+    composites: HashMap<String, Vec<crate::composite::Composite>>,
     /// (type, code, reason) of parameters that could not be compiled.
     skipped: Vec<(String, String, String)>,
 }
@@ -35,25 +37,34 @@ impl Indexer {
     pub fn new(base_url: &str) -> Indexer {
         let model = r4();
         let mut by_type = HashMap::new();
+        let mut composites = HashMap::new();
         let mut skipped = Vec::new();
         for t in model.resource_types() {
             let mut params = Vec::new();
+            let mut comps = Vec::new();
             for sp in model.search_params(t) {
-                if NOT_INDEXED.contains(&sp.code.as_str())
-                    || matches!(sp.kind, SearchParamType::Composite | SearchParamType::Special)
-                {
+                if NOT_INDEXED.contains(&sp.code.as_str()) || sp.kind == SearchParamType::Special {
                     continue;
                 }
                 let Some(expr) = sp.expression.as_deref() else { continue };
                 let Some(own) = for_type(expr, t) else { continue };
+                if sp.kind == SearchParamType::Composite {
+                    match crate::composite::compile(sp, &own) {
+                        Some(Ok(c)) => comps.push(c),
+                        Some(Err(e)) => skipped.push((t.to_owned(), sp.code.clone(), e)),
+                        None => skipped.push((t.to_owned(), sp.code.clone(), "a composite whose first component is not a token".into())),
+                    }
+                    continue;
+                }
                 match Expression::compile(&own) {
                     Ok(expr) => params.push(IndexedParam { code: sp.code.clone(), kind: sp.kind, expr }),
                     Err(e) => skipped.push((t.to_owned(), sp.code.clone(), e.to_string())),
                 }
             }
             by_type.insert(t.to_owned(), params);
+            composites.insert(t.to_owned(), comps);
         }
-        Indexer { base_url: base_url.trim_end_matches('/').to_owned(), by_type, skipped }
+        Indexer { base_url: base_url.trim_end_matches('/').to_owned(), by_type, composites, skipped }
     }
 
     /// The server's base URL (absolute references under it are local).
@@ -97,6 +108,9 @@ impl Indexer {
             if !items.is_empty() && rows_for(&ix, p.kind) == before {
                 ix.present.push(p.code.clone());
             }
+        }
+        for c in self.composites.get(resource_type).into_iter().flatten() {
+            c.extract(resource, &self.base_url, &mut ix);
         }
         ix
     }

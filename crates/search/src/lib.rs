@@ -7,6 +7,7 @@
 //! Both use the same normalisation ([`normalize`]) and date ranges ([`dates`]), so what is written
 //! is what is searched.
 
+pub mod composite;
 pub mod dates;
 mod extract;
 mod indexer;

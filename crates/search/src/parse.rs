@@ -330,9 +330,10 @@ fn predicate(def: &SearchParamDef, code: &str, modifier: Option<&str>, value: &s
             };
             Ok(Predicate::Uri { param: code.to_owned(), value: unescape(value), mode })
         }
-        SearchParamType::Composite | SearchParamType::Special => Err(SearchError::InvalidValue {
+        SearchParamType::Composite => no_modifier(code, modifier).and_then(|()| composite_pred(def, code, value, base)),
+        SearchParamType::Special => Err(SearchError::InvalidValue {
             param: code.to_owned(),
-            message: "composite and special parameters are not searchable on this server yet".into(),
+            message: "special parameters are not searchable on this server".into(),
         }),
     }
 }
@@ -379,6 +380,27 @@ fn token_pred(code: &str, modifier: Option<&str>, value: &str) -> Result<Predica
         Some("not") => Ok(Predicate::Not(Box::new(p))),
         Some(m) => Err(unsupported(code, m)),
     }
+}
+
+/// `token$value` on a composite (see [`crate::composite`]): one predicate on the second
+/// component's rows, under the name that folds in the token.
+fn composite_pred(def: &SearchParamDef, code: &str, value: &str, base: &str) -> Result<Predicate, SearchError> {
+    let second = crate::composite::component(def, 1)
+        .filter(|_| crate::composite::supported(def))
+        .ok_or_else(|| invalid(code, "this composite parameter is not indexed by this server"))?;
+    let parts = split_escaped(value, '$');
+    let [token, rest] = parts.as_slice() else {
+        return Err(invalid(code, format!("'{value}' is not token$value (two components joined by '$')")));
+    };
+    let name = match split_escaped(token, '|').as_slice() {
+        [c] if !c.is_empty() => crate::composite::row_param(code, None, &unescape(c)),
+        [s, c] if !c.is_empty() => crate::composite::row_param(code, Some(&unescape(s)), &unescape(c)),
+        _ => return Err(invalid(code, format!("'{token}' is not a code or system|code"))),
+    };
+    predicate(second, &name, None, rest, base).map_err(|e| match e {
+        SearchError::InvalidValue { message, .. } => invalid(code, message),
+        other => other,
+    })
 }
 
 /// `_list=id`: resources that are items of List `id` (`_has:List:item:_id=id`). Functional lists

@@ -69,3 +69,34 @@ fn list_finds_the_items_of_a_list() {
     c.record(f.try_ids("Patient", "_list=$current-problems").is_err(), || "functional lists are refused".into());
     c.finish();
 }
+
+/// Composite parameters hold on the same element: a component's code with that component's value.
+#[test]
+fn composites_pair_components_on_the_same_element() {
+    let mut c = Checks::default();
+    let loinc = "http://loinc.org";
+    let q = |v: u32| json!({"value": v, "unit": "mm[Hg]", "system": "http://unitsofmeasure.org", "code": "mm[Hg]"});
+    let code = |c: &str| json!({"coding": [{"system": loinc, "code": c}]});
+    let f = Fixture::new(&[
+        json!({"resourceType": "Observation", "id": "sys150", "status": "final", "code": code("8480-6"), "valueQuantity": q(150)}),
+        json!({"resourceType": "Observation", "id": "sys120", "status": "final", "code": code("8480-6"), "valueQuantity": q(120)}),
+        json!({"resourceType": "Observation", "id": "dia150", "status": "final", "code": code("8462-4"), "valueQuantity": q(150)}),
+        json!({"resourceType": "Observation", "id": "bp", "status": "final", "code": code("85354-9"), "component": [
+            {"code": code("8480-6"), "valueQuantity": q(150)},
+            {"code": code("8462-4"), "valueQuantity": q(90)}]}),
+        json!({"resourceType": "Observation", "id": "smoker", "status": "final", "code": code("72166-2"),
+               "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "77176002"}]}}),
+    ]);
+    c.ids(&f, "Observation", &format!("code-value-quantity={loinc}|8480-6$gt140"), &["sys150"]);
+    c.ids(&f, "Observation", "code-value-quantity=8480-6$gt140", &["sys150"]);
+    c.ids(&f, "Observation", "code-value-quantity=8480-6$le140", &["sys120"]);
+    c.ids(&f, "Observation", &format!("code-value-quantity={loinc}|8462-4$gt140"), &["dia150"]);
+    // On the components: 150 belongs to systolic, not to diastolic.
+    c.ids(&f, "Observation", "component-code-value-quantity=8480-6$gt140", &["bp"]);
+    c.ids(&f, "Observation", "component-code-value-quantity=8462-4$gt140", &[]);
+    c.ids(&f, "Observation", "combo-code-value-quantity=8480-6$gt140", &["bp", "sys150"]);
+    c.ids(&f, "Observation", "code-value-concept=72166-2$http://snomed.info/sct|77176002", &["smoker"]);
+    c.ids(&f, "Observation", "code-value-concept=72166-2$http://snomed.info/sct|8517006", &[]);
+    c.record(f.try_ids("Observation", "code-value-quantity=8480-6").is_err(), || "a composite needs both components".into());
+    c.finish();
+}

@@ -1,0 +1,102 @@
+//! Composite search parameters — `Observation?code-value-quantity=http://loinc.org|8480-6$gt140`:
+//! both components must hold *on the same element* (the same Observation, the same component).
+//!
+//! Weave supports the composites whose first component is a token (all but a handful of R4's):
+//! for every element the composite's expression yields, each code of the first component is
+//! folded into the parameter name of the second component's rows —
+//! `code-value-quantity$http://loinc.org|8480-6` and `code-value-quantity$*|8480-6` (any system) —
+//! so a query is one ordinary predicate on the second component's table, under that name.
+
+use crate::extract;
+use serde_json::Value;
+use weave_fhir::model::{SearchParamDef, SearchParamType};
+use weave_fhir::r4;
+use weave_fhirpath::{EvalContext, Expression, Item};
+use weave_store::IndexEntries;
+
+/// A composite parameter compiled for one resource type.
+pub(crate) struct Composite {
+    code: String,
+    /// The elements both components are evaluated on.
+    expr: Expression,
+    first: Expression,
+    second: Expression,
+    second_kind: SearchParamType,
+}
+
+/// The name under which the second component's rows are kept for one code of the first:
+/// `system` `None` is "any system" (`*`); `Some("")` is "no system".
+pub fn row_param(code: &str, system: Option<&str>, token_code: &str) -> String {
+    format!("{code}${}|{token_code}", system.unwrap_or("*"))
+}
+
+/// The definition of a composite's `i`th component.
+pub fn component(sp: &SearchParamDef, i: usize) -> Option<&'static SearchParamDef> {
+    let url = &sp.components.get(i)?.definition_url;
+    sp.base.iter().find_map(|t| r4().search_params(t).iter().find(|p| &p.url == url))
+}
+
+/// Whether Weave indexes this composite (two components, the first a token).
+pub fn supported(sp: &SearchParamDef) -> bool {
+    sp.components.len() == 2
+        && component(sp, 0).is_some_and(|c| c.kind == SearchParamType::Token)
+        && component(sp, 1).is_some_and(|c| !matches!(c.kind, SearchParamType::Composite | SearchParamType::Special))
+}
+
+/// Compiles a composite for a type (`own` is its expression restricted to that type); `None`
+/// when it is not supported, `Err` when an expression does not compile.
+pub(crate) fn compile(sp: &SearchParamDef, own: &str) -> Option<Result<Composite, String>> {
+    if !supported(sp) {
+        return None;
+    }
+    let second_kind = component(sp, 1)?.kind;
+    let compile = |s: &str| Expression::compile(s).map_err(|e| e.to_string());
+    Some((|| {
+        Ok(Composite {
+            code: sp.code.clone(),
+            expr: compile(own)?,
+            first: compile(&sp.components[0].expression)?,
+            second: compile(&sp.components[1].expression)?,
+            second_kind,
+        })
+    })())
+}
+
+impl Composite {
+    /// Adds the rows of this composite for one resource.
+    pub(crate) fn extract(&self, resource: &Value, base_url: &str, ix: &mut IndexEntries) {
+        let ctx = EvalContext { lenient_as: true, ..EvalContext::default() };
+        let Ok(elements) = self.expr.evaluate(resource, &ctx) else { return };
+        for element in &elements {
+            let on = EvalContext { lenient_as: true, context: Some(vec![element.clone()]), ..EvalContext::default() };
+            let (Ok(firsts), Ok(seconds)) = (self.first.evaluate(resource, &on), self.second.evaluate(resource, &on)) else {
+                continue;
+            };
+            let mut codes = IndexEntries::default();
+            for f in &firsts {
+                extract::add_token("", f, &mut codes);
+            }
+            for (_, system, code, _) in codes.tokens.iter().filter(|t| !t.2.is_empty()) {
+                let named = [row_param(&self.code, Some(system.as_deref().unwrap_or("")), code), row_param(&self.code, None, code)];
+                for name in &named {
+                    for s in &seconds {
+                        self.add_second(name, s, base_url, ix);
+                    }
+                }
+            }
+        }
+    }
+
+    fn add_second(&self, name: &str, item: &Item<'_>, base_url: &str, ix: &mut IndexEntries) {
+        match self.second_kind {
+            SearchParamType::String => extract::add_string(name, item, ix),
+            SearchParamType::Token => extract::add_token(name, item, ix),
+            SearchParamType::Reference => extract::add_reference(name, item, base_url, ix),
+            SearchParamType::Date => extract::add_date(name, item, ix),
+            SearchParamType::Number => extract::add_number(name, item, ix),
+            SearchParamType::Quantity => extract::add_quantity(name, item, ix),
+            SearchParamType::Uri => extract::add_uri(name, item, ix),
+            SearchParamType::Composite | SearchParamType::Special => {}
+        }
+    }
+}
