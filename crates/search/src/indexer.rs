@@ -43,7 +43,10 @@ impl Indexer {
             let mut params = Vec::new();
             let mut comps = Vec::new();
             for sp in model.search_params(t) {
-                if NOT_INDEXED.contains(&sp.code.as_str()) || sp.kind == SearchParamType::Special {
+                if NOT_INDEXED.contains(&sp.code.as_str())
+                    || sp.kind == SearchParamType::Special
+                    || crate::unions::members(t, &sp.code).is_some()
+                {
                     continue;
                 }
                 let Some(expr) = sp.expression.as_deref() else { continue };

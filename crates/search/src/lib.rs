@@ -13,6 +13,7 @@ mod extract;
 mod indexer;
 mod normalize;
 mod parse;
+pub mod unions;
 
 pub use indexer::Indexer;
 pub use normalize::normalize;

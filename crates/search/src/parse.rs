@@ -137,6 +137,9 @@ fn sort_key(q: &SearchQuery, code: &str) -> Result<SortKey, SearchError> {
     let def = r4()
         .search_param(t, code)
         .ok_or_else(|| SearchError::UnknownParameter { resource_type: t.to_owned(), param: code.to_owned() })?;
+    if crate::unions::members(t, code).is_some() {
+        return Err(invalid("_sort", format!("'{code}' is the union of two parameters and cannot be sorted on; sort on one of them")));
+    }
     let table = table_for(def.kind).ok_or_else(|| invalid("_sort", format!("'{code}' cannot be sorted on")))?;
     Ok(SortKey::Param { param: code.to_owned(), table })
 }
@@ -241,7 +244,22 @@ fn predicates(t: &str, name: &str, value: &str, base_url: &str) -> Result<Vec<Pr
     let def = r4()
         .search_param(t, code)
         .ok_or_else(|| SearchError::UnknownParameter { resource_type: t.to_owned(), param: code.to_owned() })?;
+    if let Some(members) = crate::unions::members(t, code) {
+        return union_pred(t, code, &members, modifier, value, base_url).map(|p| vec![p]);
+    }
     predicate(def, code, modifier, value, base_url).map(|p| vec![p])
+}
+
+/// A search on a union parameter, from its members' rows (see [`crate::unions`]).
+fn union_pred(t: &str, code: &str, members: &[&str; 2], modifier: Option<&str>, value: &str, base: &str) -> Result<Predicate, SearchError> {
+    let mut each = Vec::with_capacity(2);
+    for m in members {
+        let def = r4().search_param(t, m).ok_or_else(|| invalid(code, format!("'{m}' is not defined on {t}")))?;
+        each.push(predicate(def, m, modifier, value, base)?);
+    }
+    // Negations of a union are the conjunction of the members' negations.
+    let negated = matches!(modifier, Some("not" | "not-in")) || (modifier == Some("missing") && value == "true");
+    Ok(if negated { Predicate::AllOf(each) } else { Predicate::AnyOf(each) })
 }
 
 fn chain(t: &str, head: &str, tail: &str, value: &str, base_url: &str) -> Result<Vec<Predicate>, SearchError> {

@@ -76,6 +76,11 @@ pub enum Predicate {
     /// `_has:Type:param:...`: resources referenced (by `param` of a `source_type` resource)
     /// from a resource satisfying `inner`.
     Has { source_type: String, param: String, inner: Box<Predicate> },
+    /// Any of the predicates (a parameter that is the union of others, e.g. Observation's
+    /// `combo-code` = `code` ∪ `component-code`).
+    AnyOf(Vec<Predicate>),
+    /// All of the predicates (the negation of such a union: `NOT a AND NOT b`).
+    AllOf(Vec<Predicate>),
     /// Members of a compartment: resources whose reference parameters (any of `params`) point at
     /// `target_type/target_id`.
     Compartment { params: Vec<String>, target_type: String, target_id: String },

@@ -56,6 +56,7 @@ fn drive_rank(p: &Predicate) -> Option<u8> {
         Predicate::Uri { mode: UriMatch::Exact | UriMatch::Below, .. } => Some(3),
         Predicate::String { mode: StringMatch::Exact | StringMatch::StartsWith, .. } => Some(4),
         Predicate::Chain { inner, .. } | Predicate::Has { inner, .. } => drive_rank(inner).map(|r| r + 4),
+        Predicate::AnyOf(ps) if !ps.is_empty() => ps.iter().map(drive_rank).try_fold(0u8, |acc, r| r.map(|r| acc.max(r))),
         Predicate::Date { prefix, .. } if *prefix != Prefix::Ne => Some(6),
         Predicate::Token { .. } | Predicate::TokenText { .. } => Some(7),
         Predicate::Number { prefix, .. } | Predicate::Quantity { prefix, .. } if *prefix != Prefix::Ne => Some(7),
@@ -273,6 +274,14 @@ fn driver_pred(p: &Predicate, ty: &str, sql: &mut Sql) {
             sql.push(" CROSS JOIN resource t ON t.type = c.target_type AND t.id = c.target_id WHERE t.type = ").arg(ty.to_owned());
         }
         Predicate::Date { param, prefix, lo, hi } => date_driver(sql, key(ty, param), *prefix, *lo, *hi, None),
+        Predicate::AnyOf(ps) => {
+            for (i, p) in ps.iter().enumerate() {
+                if i > 0 {
+                    sql.push(" UNION ");
+                }
+                driver_pred(p, ty, sql);
+            }
+        }
         other => {
             let table = pred_table(other).unwrap_or("idx_token");
             sql.push(&format!("SELECT x.rid FROM {table} x WHERE "));
@@ -315,6 +324,21 @@ fn check_pred(p: &Predicate, ty: &str, rid: &str, sql: &mut Sql, depth: usize) {
     match p {
         Predicate::Id(id) => {
             sql.push(&format!("(SELECT id FROM resource WHERE rid = {rid}) = ")).arg(id.clone());
+        }
+        Predicate::AnyOf(ps) | Predicate::AllOf(ps) => {
+            let (join, empty) = if matches!(p, Predicate::AnyOf(_)) { (" OR ", "0") } else { (" AND ", "1") };
+            if ps.is_empty() {
+                sql.push(empty);
+                return;
+            }
+            sql.push("(");
+            for (i, inner) in ps.iter().enumerate() {
+                if i > 0 {
+                    sql.push(join);
+                }
+                check_pred(inner, ty, rid, sql, depth + 1);
+            }
+            sql.push(")");
         }
         Predicate::LastUpdated { prefix, lo, hi } => {
             let col = format!("(SELECT v{d}.last_updated FROM version v{d} JOIN resource rr{d} ON v{d}.seq = rr{d}.seq WHERE rr{d}.rid = {rid})");
