@@ -194,17 +194,23 @@ pub fn given(a: &Prepared, b: &Prepared) -> u8 {
     if x.len() == 1 || y.len() == 1 {
         return if x[0] == y[0] { 7 } else { 9 };
     }
+    [4, 5, 6, 8, 9][similarity_rank(x, y, a.given_sx == b.given_sx)]
+}
+
+/// The ladder both name comparisons share: 0 Jaro-Winkler ≥ 0.92, 1 ≥ 0.88, 2 same Soundex,
+/// 3 Jaro-Winkler ≥ 0.7, 4 different.
+fn similarity_rank(x: &[u8], y: &[u8], same_soundex: bool) -> usize {
     let jw = jaro_winkler(x, y);
     if jw >= 0.92 {
-        4
+        0
     } else if jw >= 0.88 {
-        5
-    } else if a.given_sx == b.given_sx {
-        6
+        1
+    } else if same_soundex {
+        2
     } else if jw >= 0.7 {
-        8
+        3
     } else {
-        9
+        4
     }
 }
 
@@ -221,18 +227,7 @@ pub fn family(a: &Prepared, b: &Prepared) -> u8 {
     if swapped(a, b) {
         return 2;
     }
-    let jw = jaro_winkler(x, y);
-    if jw >= 0.92 {
-        3
-    } else if jw >= 0.88 {
-        4
-    } else if a.family_sx == b.family_sx {
-        5
-    } else if jw >= 0.7 {
-        6
-    } else {
-        7
-    }
+    [3, 4, 5, 6, 7][similarity_rank(x, y, a.family_sx == b.family_sx)]
 }
 
 /// Date of birth.
