@@ -34,7 +34,7 @@ pub struct IngestArgs {
     #[arg(long, default_value_t = 200_000)]
     pub resources: usize,
     /// Bundles in flight at once.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 16)]
     pub jobs: usize,
     /// The store to load (default: a fresh file in a temporary folder, removed afterwards).
     #[arg(long)]

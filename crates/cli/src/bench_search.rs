@@ -50,7 +50,7 @@ pub fn run(args: &SearchArgs) -> Result<()> {
         let bundles = load_bundles(&args.bundles)?;
         let state = AppState::new(store.clone(), ServerConfig::default());
         let started = Instant::now();
-        let (n, _) = rt.block_on(crate::bench::drive(&state, &bundles, args.resources - have as usize, 4))?;
+        let (n, _) = rt.block_on(crate::bench::drive(&state, &bundles, args.resources - have as usize, 16))?;
         let secs = started.elapsed().as_secs_f64();
         println!("loaded {n} resources in {secs:.1} s ({:.0} resources/s, all indexes)", n as f64 / secs);
     }

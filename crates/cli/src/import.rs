@@ -22,8 +22,8 @@ pub struct ImportArgs {
     /// Files (.json Bundles, .ndjson) or folders to load.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// How many files or NDJSON chunks are processed at once.
-    #[arg(long, env = "WEAVE_IMPORT_JOBS", default_value_t = 4)]
+    /// How many files or NDJSON chunks are processed at once (more in flight: larger group commits).
+    #[arg(long, env = "WEAVE_IMPORT_JOBS", default_value_t = 16)]
     pub jobs: usize,
     /// Base URL absolute references to this server start with.
     #[arg(long, env = "WEAVE_BASE_URL", default_value = "http://127.0.0.1:8080")]
