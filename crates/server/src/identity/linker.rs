@@ -163,6 +163,11 @@ fn absorb(ix: &mut Index, v: &Value) {
             let links = if v["active"].as_bool() == Some(false) { Vec::new() } else { person::patient_links(v) };
             ix.set_members(id, links);
         }
+        Some("Task") if super::review::invalid_nhs_patient(v).is_some() => {
+            if let Some(p) = super::review::invalid_nhs_patient(v) {
+                ix.flagged.insert(p);
+            }
+        }
         Some("Task") if super::review::is_review(v) => {
             if let Some((a, b)) = super::review::review_pair(v) {
                 let key = super::pair(&a, &b);
@@ -231,6 +236,11 @@ async fn link(state: &AppState, records: Vec<Record>) -> Result<(), ApiError> {
     let mut writes: Vec<Value> = Vec::new();
     let mut persons: std::collections::HashMap<String, Value> = std::collections::HashMap::new();
     for record in records {
+        if let Some(number) = record.nhs.as_deref().filter(|n| !weave_fhir::nhs::is_valid_nhs_number(n)) {
+            if state.identity.with(|ix| ix.flagged.insert(record.id.clone())) {
+                writes.push(super::review::invalid_nhs_task(&record.id, number));
+            }
+        }
         let plan = state.identity.with(|ix| person::plan(ix, record));
         apply(state, plan, &mut persons, &mut writes).await?;
     }

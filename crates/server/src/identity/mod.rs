@@ -33,6 +33,8 @@ pub const MODEL_ID: &str = "weave-identity-model";
 pub const TASK_SYSTEM: &str = "https://weave.dev/fhir/CodeSystem/weave-task";
 /// The task code of a link review.
 pub const REVIEW_CODE: &str = "link-review";
+/// The task code of a data-quality report: an NHS number that fails the modulus-11 check.
+pub const INVALID_NHS_CODE: &str = "nhs-number-invalid";
 /// Fewer Patients than this: no probabilistic model is trained yet (only the NHS-number rule links).
 pub const MIN_TRAIN: usize = 200;
 
@@ -95,6 +97,8 @@ pub(crate) struct Index {
     pub open_reviews: HashSet<(String, String)>,
     /// Valid NHS number → Patients carrying it.
     pub by_nhs: HashMap<String, Vec<String>>,
+    /// Patients already reported for an invalid NHS number.
+    pub flagged: HashSet<String>,
     pub cursor: i64,
     pub ready: bool,
 }

@@ -50,6 +50,30 @@ fn now() -> String {
     weave_store::format_instant(weave_store::now_micros())
 }
 
+/// A data-quality task: `patient` carries an NHS number that fails the modulus-11 check (it is
+/// never used to link; the source should correct it).
+pub(crate) fn invalid_nhs_task(patient: &str, number: &str) -> Value {
+    json!({
+        "resourceType": "Task",
+        "id": uuid::Uuid::now_v7().to_string(),
+        "status": "requested",
+        "intent": "proposal",
+        "priority": "routine",
+        "code": { "coding": [{ "system": TASK_SYSTEM, "code": super::INVALID_NHS_CODE, "display": "NHS number fails the check digit" }] },
+        "description": format!("Patient/{patient} carries NHS number {number}, which fails the modulus-11 check: it is not used to link this record; ask the source to correct it"),
+        "focus": { "reference": format!("Patient/{patient}") },
+        "authoredOn": now(),
+    })
+}
+
+/// The Patient of a data-quality task, when `task` is one.
+pub(crate) fn invalid_nhs_patient(task: &Value) -> Option<String> {
+    let coded = task["code"]["coding"].as_array()?.iter().any(|c| {
+        c["system"].as_str() == Some(TASK_SYSTEM) && c["code"].as_str() == Some(super::INVALID_NHS_CODE)
+    });
+    coded.then(|| task["focus"]["reference"].as_str()?.strip_prefix("Patient/").map(str::to_owned))?
+}
+
 /// Whether a Task is a link review.
 pub(crate) fn is_review(task: &Value) -> bool {
     task["code"]["coding"].as_array().is_some_and(|c| {

@@ -84,6 +84,14 @@ async fn an_invalid_nhs_number_never_links_on_its_own() {
     let (pa, pb) = (person_of(&s, "a").await, person_of(&s, "b").await);
     assert_ne!(pa["id"], pb["id"], "no link on an invalid NHS number");
     assert!(pa.get("identifier").is_none(), "an invalid number is not the Person's identifier");
+    // Each record is reported once for data quality, also after it arrives again.
+    put(&s, vec![patient("a", Some("9434765918"), "Alice", "Moss", "1971-01-02", "female", "AB2 2CD")]).await;
+    sync(&s).await;
+    let url = "/Task?code=https://weave.dev/fhir/CodeSystem/weave-task|nhs-number-invalid&_count=10";
+    let tasks = s.get(url).send().await.expect(StatusCode::OK).json();
+    let mut focus: Vec<&str> = tasks["entry"].as_array().into_iter().flatten().filter_map(|e| e["resource"]["focus"]["reference"].as_str()).collect();
+    focus.sort_unstable();
+    assert_eq!(focus, vec!["Patient/a", "Patient/b"]);
 }
 
 #[tokio::test]
