@@ -115,6 +115,7 @@ impl Indexer {
         for c in self.composites.get(resource_type).into_iter().flatten() {
             c.extract(resource, &self.base_url, &mut ix);
         }
+        ix.text = crate::fulltext::full_text(resource);
         ix
     }
 }

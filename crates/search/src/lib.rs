@@ -9,6 +9,7 @@
 
 pub mod composite;
 pub mod dates;
+pub mod fulltext;
 mod extract;
 mod indexer;
 mod normalize;

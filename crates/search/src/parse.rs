@@ -235,6 +235,10 @@ fn predicates(t: &str, name: &str, value: &str, base_url: &str) -> Result<Vec<Pr
     match code {
         "_id" => return Ok(vec![Predicate::Id(unescape(value))]),
         "_list" => return list_pred(value).map(|p| vec![p]),
+        "_text" | "_content" => {
+            let words = crate::fulltext::words(&unescape(value)).ok_or_else(|| invalid(code, "give at least one word"))?;
+            return Ok(vec![Predicate::FullText { narrative: code == "_text", words }]);
+        }
         "_lastUpdated" => {
             let (prefix, lo, hi) = date_value(code, value)?;
             return Ok(vec![Predicate::LastUpdated { prefix, lo, hi }]);

@@ -23,6 +23,6 @@ pub use body::{prepare_body, stamp_meta, PreparedBody};
 pub use error::StoreError;
 pub use instant::{format_instant, now_micros, parse_instant};
 pub use types::{
-    Change, HistoryPage, HistoryQuery, HistoryScope, IndexEntries, Method, Stored, VersionInfo,
+    Change, FullText, HistoryPage, HistoryQuery, HistoryScope, IndexEntries, Method, Stored, VersionInfo,
     Written,
 };

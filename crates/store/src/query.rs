@@ -76,6 +76,9 @@ pub enum Predicate {
     /// `_has:Type:param:...`: resources referenced (by `param` of a `source_type` resource)
     /// from a resource satisfying `inner`.
     Has { source_type: String, param: String, inner: Box<Predicate> },
+    /// `_text` (`narrative: true`) or `_content`: every word of `words` (lower-cased, prefix
+    /// matches allowed with a trailing `*`) occurs in the narrative / in the resource's strings.
+    FullText { narrative: bool, words: Vec<String> },
     /// Any of the predicates (a parameter that is the union of others, e.g. Observation's
     /// `combo-code` = `code` ∪ `component-code`).
     AnyOf(Vec<Predicate>),

@@ -150,6 +150,17 @@ pub struct IndexEntries {
     pub uris: Vec<(String, String)>,
     /// Parameters whose expression yields at least one item (for `:missing`), each once.
     pub present: Vec<String>,
+    /// Full text: the narrative's words (`_text`) and every string of the resource (`_content`).
+    pub text: Option<FullText>,
+}
+
+/// The words of a resource for full-text search.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FullText {
+    /// The narrative (`Resource.text.div`) without its markup.
+    pub narrative: String,
+    /// Every other string value of the resource (`_content` searches both).
+    pub content: String,
 }
 
 impl IndexEntries {
@@ -163,5 +174,6 @@ impl IndexEntries {
             && self.quantities.is_empty()
             && self.uris.is_empty()
             && self.present.is_empty()
+            && self.text.is_none()
     }
 }

@@ -100,3 +100,25 @@ fn composites_pair_components_on_the_same_element() {
     c.record(f.try_ids("Observation", "code-value-quantity=8480-6").is_err(), || "a composite needs both components".into());
     c.finish();
 }
+
+/// `_text` searches the narrative, `_content` every string of the resource; all words must occur.
+#[test]
+fn text_and_content_search_words() {
+    let mut c = Checks::default();
+    let div = |t: &str| json!({"status": "generated", "div": format!("<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>{t}</p></div>")});
+    let f = Fixture::new(&[
+        json!({"resourceType": "Condition", "id": "falls", "subject": {"reference": "Patient/p"}, "text": div("History of falls at home"),
+               "code": {"text": "Frailty"}}),
+        json!({"resourceType": "Condition", "id": "coded", "subject": {"reference": "Patient/p"},
+               "code": {"coding": [{"system": "http://snomed.info/sct", "code": "129839007", "display": "At risk for falls"}]}}),
+        json!({"resourceType": "Condition", "id": "other", "subject": {"reference": "Patient/p"}, "text": div("Asthma review")}),
+    ]);
+    c.ids(&f, "Condition", "_text=falls", &["falls"]);
+    c.ids(&f, "Condition", "_content=falls", &["coded", "falls"]);
+    c.ids(&f, "Condition", "_content=falls home", &["falls"]);
+    c.ids(&f, "Condition", "_content=FRAIL*", &["falls"]);
+    c.ids(&f, "Condition", "_text=asthma,frailty", &["other"]);
+    c.ids(&f, "Condition", "_content=snomed", &[]);
+    c.record(f.try_ids("Condition", "_content=*").is_err(), || "no words is an error".into());
+    c.finish();
+}

@@ -139,6 +139,10 @@ pub(crate) fn write_index(c: &Connection, rid: i64, ty: &str, ix: &IndexEntries)
     insert_rows(c, "idx_uri (rid, param, n, uri)", 4, ix.uris.iter().zip(&keys).zip(&ns).map(|((r, k), n)| {
         vec![&rid as &dyn ToSql, k, n, &r.1]
     }))?;
+    if let Some(t) = &ix.text {
+        let mut st = c.prepare_cached("INSERT INTO idx_fts (rowid, narrative, content) VALUES (?1, ?2, ?3)")?;
+        st.execute((rid, &t.narrative, &t.content))?;
+    }
     Ok(())
 }
 

@@ -8,7 +8,7 @@
 use rusqlite::Connection;
 
 /// Bumped whenever the schema changes; a store with another version is refused.
-pub(crate) const SCHEMA_VERSION: i64 = 6;
+pub(crate) const SCHEMA_VERSION: i64 = 7;
 
 /// The index tables and their value columns, in one place for writes and deletes.
 pub(crate) const INDEX_TABLES: [&str; 8] = [
@@ -47,6 +47,10 @@ CREATE INDEX IF NOT EXISTS version_time ON version (last_updated);
 
 CREATE TABLE IF NOT EXISTS idx_present (rid INTEGER NOT NULL, param INTEGER NOT NULL, PRIMARY KEY (rid, param)) WITHOUT ROWID;
 ";
+
+/// Full text (`_text`, `_content`): an FTS5 index keyed by `rid`, holding no copy of the text.
+pub(crate) const FTS_DDL: &str = "CREATE VIRTUAL TABLE IF NOT EXISTS idx_fts USING fts5(
+    narrative, content, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');";
 
 /// A value table of the search index: `(name, value columns, columns of its value index)`.
 ///
@@ -104,12 +108,13 @@ fn upgrade_5_to_6(conn: &Connection) -> rusqlite::Result<()> {
             value_index_ddl(table, index)
         ));
     }
-    sql.push_str(&format!("PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"));
+    sql.push_str("PRAGMA user_version = 6; COMMIT;");
     conn.execute_batch(&sql)
 }
 
 fn create(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(DDL)?;
+    conn.execute_batch(FTS_DDL)?;
     for (table, columns, index) in VALUE_TABLES {
         conn.execute_batch(&value_table_ddl(table, columns))?;
         conn.execute_batch(&value_index_ddl(table, index))?;
@@ -137,6 +142,14 @@ pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<Result<(), String>>
             let _ = conn.execute_batch("ROLLBACK");
             return Err(e);
         }
+        found = 6;
+    }
+    if found == 6 {
+        // Schema 7 adds the full-text index; resources written before it are found by `_text`
+        // and `_content` once they are written again.
+        tracing::warn!("schema 7 adds full-text search; resources stored before it are not in it until rewritten");
+        conn.execute_batch(FTS_DDL)?;
+        conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
         found = SCHEMA_VERSION;
     }
     if found != SCHEMA_VERSION {

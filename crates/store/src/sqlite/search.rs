@@ -49,6 +49,7 @@ pub(crate) use super::schema::param_key as key;
 fn drive_rank(p: &Predicate) -> Option<u8> {
     match p {
         Predicate::Id(_) => Some(0),
+        Predicate::FullText { .. } => Some(1),
         Predicate::Reference { target_id: Some(_), .. } | Predicate::Reference { url: Some(_), .. } => Some(1),
         Predicate::Token { code: Some(_), .. } => Some(2),
         Predicate::TokenIn { .. } => Some(3),
@@ -282,12 +283,27 @@ fn driver_pred(p: &Predicate, ty: &str, sql: &mut Sql) {
                 driver_pred(p, ty, sql);
             }
         }
+        Predicate::FullText { narrative, words } => {
+            sql.push("SELECT rowid AS rid FROM idx_fts WHERE idx_fts MATCH ").arg(fts_query(*narrative, words));
+        }
         other => {
             let table = pred_table(other).unwrap_or("idx_token");
             sql.push(&format!("SELECT x.rid FROM {table} x WHERE "));
             cond(other, ty, "x", sql);
         }
     }
+}
+
+/// An FTS5 query: every word (quoted; a trailing `*` makes it a prefix) in one column.
+fn fts_query(narrative: bool, words: &[String]) -> String {
+    let terms: Vec<String> = words
+        .iter()
+        .map(|w| match w.strip_suffix('*') {
+            Some(stem) => format!("\"{}\" *", stem.replace('"', "\"\"")),
+            None => format!("\"{}\"", w.replace('"', "\"\"")),
+        })
+        .collect();
+    format!("{} : ({})", if narrative { "narrative" } else { "{narrative content}" }, terms.join(" AND "))
 }
 
 /// Date rows are intervals. Narrow ones (at most [`NARROW`] wide: points, days, short stays) are
@@ -324,6 +340,9 @@ fn check_pred(p: &Predicate, ty: &str, rid: &str, sql: &mut Sql, depth: usize) {
     match p {
         Predicate::Id(id) => {
             sql.push(&format!("(SELECT id FROM resource WHERE rid = {rid}) = ")).arg(id.clone());
+        }
+        Predicate::FullText { narrative, words } => {
+            sql.push(&format!("{rid} IN (SELECT rowid FROM idx_fts WHERE idx_fts MATCH ")).arg(fts_query(*narrative, words)).push(")");
         }
         Predicate::AnyOf(ps) | Predicate::AllOf(ps) => {
             let (join, empty) = if matches!(p, Predicate::AnyOf(_)) { (" OR ", "0") } else { (" AND ", "1") };

@@ -192,6 +192,8 @@ impl SqliteTx<'_> {
             let mut st = self.conn.prepare_cached(&format!("DELETE FROM {table} WHERE rid = ?1"))?;
             st.execute([rid])?;
         }
+        let mut st = self.conn.prepare_cached("DELETE FROM idx_fts WHERE rowid = ?1")?;
+        st.execute([rid])?;
         Ok(())
     }
 
