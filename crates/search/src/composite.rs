@@ -15,7 +15,7 @@ use weave_fhirpath::{EvalContext, Expression, Item};
 use weave_store::IndexEntries;
 
 /// A composite parameter compiled for one resource type.
-pub(crate) struct Composite {
+pub struct Composite {
     code: String,
     /// The elements both components are evaluated on.
     expr: Expression,
@@ -63,6 +63,11 @@ pub(crate) fn compile(sp: &SearchParamDef, own: &str) -> Option<Result<Composite
 }
 
 impl Composite {
+    /// The parameter's code.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
     /// Adds the rows of this composite for one resource.
     pub(crate) fn extract(&self, resource: &Value, base_url: &str, ix: &mut IndexEntries) {
         let ctx = EvalContext { lenient_as: true, ..EvalContext::default() };

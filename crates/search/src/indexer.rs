@@ -80,6 +80,11 @@ impl Indexer {
         self.by_type.get(resource_type).map_or(&[], Vec::as_slice)
     }
 
+    /// The composite parameters of a type that are indexed.
+    pub fn composite_codes(&self, resource_type: &str) -> Vec<&str> {
+        self.composites.get(resource_type).map(|cs| cs.iter().map(crate::composite::Composite::code).collect()).unwrap_or_default()
+    }
+
     /// Parameters that could not be compiled, with the reason.
     pub fn skipped(&self) -> &[(String, String, String)] {
         &self.skipped

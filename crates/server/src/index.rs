@@ -57,22 +57,34 @@ pub fn supported_params(indexer: &Indexer, t: &str) -> Vec<Value> {
     let mut out = vec![
         json!({"name": "_id", "type": "token", "definition": "http://hl7.org/fhir/SearchParameter/Resource-id"}),
         json!({"name": "_lastUpdated", "type": "date", "definition": "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated"}),
+        json!({"name": "_text", "type": "string", "definition": "http://hl7.org/fhir/SearchParameter/DomainResource-text"}),
+        json!({"name": "_content", "type": "string", "definition": "http://hl7.org/fhir/SearchParameter/Resource-content"}),
+        json!({"name": "_list", "type": "token", "definition": "http://hl7.org/fhir/SearchParameter/Resource-list"}),
     ];
+    for code in indexer.composite_codes(t) {
+        out.push(json!({ "name": code, "type": "composite" }));
+    }
+    for sp in weave_fhir::r4().search_params(t).iter().filter(|sp| weave_search::unions::members(t, &sp.code).is_some()) {
+        out.push(json!({ "name": sp.code, "type": if sp.components.is_empty() { kind_name(sp.kind) } else { "composite" } }));
+    }
     for p in indexer.params(t) {
-        let kind = match p.kind {
-            SearchParamType::Number => "number",
-            SearchParamType::Date => "date",
-            SearchParamType::String => "string",
-            SearchParamType::Token => "token",
-            SearchParamType::Reference => "reference",
-            SearchParamType::Quantity => "quantity",
-            SearchParamType::Uri => "uri",
-            SearchParamType::Composite => "composite",
-            SearchParamType::Special => "special",
-        };
-        out.push(json!({ "name": p.code, "type": kind }));
+        out.push(json!({ "name": p.code, "type": kind_name(p.kind) }));
     }
     out
+}
+
+fn kind_name(kind: SearchParamType) -> &'static str {
+    match kind {
+        SearchParamType::Number => "number",
+        SearchParamType::Date => "date",
+        SearchParamType::String => "string",
+        SearchParamType::Token => "token",
+        SearchParamType::Reference => "reference",
+        SearchParamType::Quantity => "quantity",
+        SearchParamType::Uri => "uri",
+        SearchParamType::Composite => "composite",
+        SearchParamType::Special => "special",
+    }
 }
 
 /// The search parameters of a request: the URL's, plus a form body for `POST …/_search`.
