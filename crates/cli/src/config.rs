@@ -105,6 +105,10 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         let settings = crate::identity::read_settings(path)?;
         state.identity.set_settings(settings).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     }
+    let restored = weave_server::reindex::restore(&state).map_err(|e| anyhow::anyhow!("restoring custom search parameters: {e}"))?;
+    if restored > 0 {
+        eprintln!("weave: {restored} custom search parameters in force");
+    }
     let rt = runtime()?;
     rt.block_on(async {
         if let Some(mllp) = args.mllp {

@@ -4,7 +4,7 @@
 use crate::extract;
 use serde_json::Value;
 use std::collections::HashMap;
-use weave_fhir::model::SearchParamType;
+use weave_fhir::model::{SearchParamDef, SearchParamType};
 use weave_fhir::r4;
 use weave_fhirpath::{EvalContext, Expression};
 use weave_store::IndexEntries;
@@ -35,6 +35,20 @@ impl Indexer {
     /// Compiles the parameters of every resource type. `base_url` lets absolute references to
     /// this server be indexed as local ones.
     pub fn new(base_url: &str) -> Indexer {
+        Indexer::build(base_url, &[])
+    }
+
+    /// The R4 parameters and `custom` ones (see [`crate::custom`]); an error names a custom
+    /// parameter whose expression does not compile for one of its base types.
+    pub fn with_custom(base_url: &str, custom: &[SearchParamDef]) -> Result<Indexer, String> {
+        let ix = Indexer::build(base_url, custom);
+        match ix.skipped.iter().find(|(_, code, _)| custom.iter().any(|c| &c.code == code)) {
+            Some((t, code, why)) => Err(format!("{t}.{code}: {why}")),
+            None => Ok(ix),
+        }
+    }
+
+    fn build(base_url: &str, custom: &[SearchParamDef]) -> Indexer {
         let model = r4();
         let mut by_type = HashMap::new();
         let mut composites = HashMap::new();
@@ -42,7 +56,8 @@ impl Indexer {
         for t in model.resource_types() {
             let mut params = Vec::new();
             let mut comps = Vec::new();
-            for sp in model.search_params(t) {
+            let own_custom = custom.iter().filter(|c| c.base.iter().any(|b| b == t));
+            for sp in model.search_params(t).iter().chain(own_custom) {
                 if NOT_INDEXED.contains(&sp.code.as_str())
                     || sp.kind == SearchParamType::Special
                     || crate::unions::members(t, &sp.code).is_some()

@@ -8,6 +8,7 @@
 //! is what is searched.
 
 pub mod composite;
+pub mod custom;
 pub mod dates;
 pub mod fulltext;
 mod extract;

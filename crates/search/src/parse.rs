@@ -134,8 +134,7 @@ fn sort_key(q: &SearchQuery, code: &str) -> Result<SortKey, SearchError> {
         _ => {}
     }
     let t = q.resource_type.as_deref().unwrap_or_default();
-    let def = r4()
-        .search_param(t, code)
+    let def = crate::custom::param_def(t, code)
         .ok_or_else(|| SearchError::UnknownParameter { resource_type: t.to_owned(), param: code.to_owned() })?;
     if crate::unions::members(t, code).is_some() {
         return Err(invalid("_sort", format!("'{code}' is the union of two parameters and cannot be sorted on; sort on one of them")));
@@ -153,7 +152,7 @@ fn parse_include(value: &str, iterate: bool) -> Result<Include, SearchError> {
         return Err(invalid("_include", format!("'{source}' is not a resource type")));
     }
     if param != "*" {
-        let def = r4().search_param(source, param).ok_or_else(|| SearchError::UnknownParameter {
+        let def = crate::custom::param_def(source, param).ok_or_else(|| SearchError::UnknownParameter {
             resource_type: source.to_owned(),
             param: param.to_owned(),
         })?;
@@ -245,8 +244,7 @@ fn predicates(t: &str, name: &str, value: &str, base_url: &str) -> Result<Vec<Pr
         }
         _ => {}
     }
-    let def = r4()
-        .search_param(t, code)
+    let def = crate::custom::param_def(t, code)
         .ok_or_else(|| SearchError::UnknownParameter { resource_type: t.to_owned(), param: code.to_owned() })?;
     if let Some(members) = crate::unions::members(t, code) {
         return union_pred(t, code, &members, modifier, value, base_url).map(|p| vec![p]);
@@ -258,7 +256,7 @@ fn predicates(t: &str, name: &str, value: &str, base_url: &str) -> Result<Vec<Pr
 fn union_pred(t: &str, code: &str, members: &[&str; 2], modifier: Option<&str>, value: &str, base: &str) -> Result<Predicate, SearchError> {
     let mut each = Vec::with_capacity(2);
     for m in members {
-        let def = r4().search_param(t, m).ok_or_else(|| invalid(code, format!("'{m}' is not defined on {t}")))?;
+        let def = crate::custom::param_def(t, m).ok_or_else(|| invalid(code, format!("'{m}' is not defined on {t}")))?;
         each.push(predicate(def, m, modifier, value, base)?);
     }
     // Negations of a union are the conjunction of the members' negations.
@@ -271,8 +269,7 @@ fn chain(t: &str, head: &str, tail: &str, value: &str, base_url: &str) -> Result
         Some((c, ty)) => (c, Some(ty)),
         None => (head, None),
     };
-    let def = r4()
-        .search_param(t, code)
+    let def = crate::custom::param_def(t, code)
         .ok_or_else(|| SearchError::UnknownParameter { resource_type: t.to_owned(), param: code.to_owned() })?;
     if def.kind != SearchParamType::Reference {
         return Err(invalid(head, "only reference parameters can be chained"));
@@ -283,7 +280,7 @@ fn chain(t: &str, head: &str, tail: &str, value: &str, base_url: &str) -> Result
         None => def
             .targets
             .iter()
-            .filter(|tt| r4().search_param(tt, chained_code).is_some() || chained_code.starts_with('_'))
+            .filter(|tt| crate::custom::param_def(tt, chained_code).is_some() || chained_code.starts_with('_'))
             .cloned()
             .collect(),
     };
@@ -307,8 +304,7 @@ fn has(t: &str, rest: &str, value: &str, base_url: &str) -> Result<Predicate, Se
     if !r4().is_resource_type(source) {
         return Err(invalid("_has", format!("'{source}' is not a resource type")));
     }
-    let def = r4()
-        .search_param(source, param)
+    let def = crate::custom::param_def(source, param)
         .ok_or_else(|| SearchError::UnknownParameter { resource_type: source.to_owned(), param: param.to_owned() })?;
     if def.kind != SearchParamType::Reference || !(def.targets.is_empty() || def.targets.iter().any(|x| x == t)) {
         return Err(invalid("_has", format!("'{source}:{param}' does not refer to {t}")));

@@ -14,7 +14,7 @@ const TYPE_INTERACTIONS: [&str; 8] =
 
 fn resource_entry(state: &AppState, t: &str) -> Value {
     let mut interactions: Vec<Value> = TYPE_INTERACTIONS.iter().map(|c| json!({ "code": c })).collect();
-    let params = crate::index::supported_params(&state.indexer, t);
+    let params = crate::index::supported_params(&state.indexer(), t);
     if !params.is_empty() {
         interactions.push(json!({ "code": "search-type" }));
     }

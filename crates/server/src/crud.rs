@@ -167,10 +167,10 @@ pub async fn create(state: &AppState, req: &Req, t: &str) -> Result<Response, Ap
     let condition = req.headers.get("if-none-exist").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let id = uuid::Uuid::now_v7().to_string();
     set_id(&mut resource, &id);
-    let entries = state.indexer.extract(t, &resource);
+    let entries = state.indexer().extract(t, &resource);
     let body = prepare_body(&mut resource, &id);
     let (t2, id2) = (t.to_owned(), id.clone());
-    let indexer = Arc::clone(&state.indexer);
+    let indexer = state.indexer();
     let outcome = write(&*state.store, move |tx: &mut dyn WriteTx| -> Result<_, ApiError> {
         if let Some(cond) = condition {
             match index::find(tx, &indexer, &t2, &cond)?.as_slice() {
@@ -243,7 +243,7 @@ async fn do_update(
     mut resource: Value,
     expected: Option<u64>,
 ) -> Result<Response, ApiError> {
-    let entries = state.indexer.extract(t, &resource);
+    let entries = state.indexer().extract(t, &resource);
     let body = prepare_body(&mut resource, id);
     let (t2, id2) = (t.to_owned(), id.to_owned());
     let (w, created) = write(&*state.store, move |tx: &mut dyn WriteTx| -> Result<_, ApiError> {
@@ -348,7 +348,7 @@ fn delete_response(req: &Req, t: &str, id: &str, written: Option<&Written>) -> R
 pub async fn conditional_delete(state: &AppState, req: &Req, t: &str) -> Result<Response, ApiError> {
     let cond = conditional_query(req, t)?;
     let (t2, cond2) = (t.to_owned(), cond.clone());
-    let indexer = Arc::clone(&state.indexer);
+    let indexer = state.indexer();
     let result = write(&*state.store, move |tx: &mut dyn WriteTx| -> Result<_, ApiError> {
         match index::find(tx, &indexer, &t2, &cond2)?.as_slice() {
             [] => Ok(None),
@@ -369,7 +369,7 @@ pub async fn patch(state: &AppState, req: &Req, t: &str, id: &str) -> Result<Res
     let patch = parse_json(&req.body)?;
     let expected = if_match(&req.headers)?;
     let (t2, id2) = (t.to_owned(), id.to_owned());
-    let indexer = Arc::clone(&state.indexer);
+    let indexer = state.indexer();
     let (w, resource) = write(&*state.store, move |tx: &mut dyn WriteTx| -> Result<_, ApiError> {
         let current = tx.read_current(&t2, &id2)?;
         let Some(current) = current else {

@@ -70,7 +70,7 @@ fn prepare(state: &AppState, r: Value) -> Result<(String, String, PreparedBody, 
         .ok_or_else(|| ApiError::invalid("the resource has no valid id"))?
         .to_owned();
     let mut r = check_resource(r, &t)?;
-    let ix = state.indexer.extract(&t, &r);
+    let ix = state.indexer().extract(&t, &r);
     let body = prepare_body(&mut r, &id);
     Ok((t, id, body, ix))
 }

@@ -47,7 +47,7 @@ pub fn find(tx: &mut dyn WriteTx, indexer: &Indexer, t: &str, cond: &str) -> Res
 
 /// Like [`find`], against the committed state.
 pub async fn find_now(state: &AppState, t: &str, cond: &str) -> Result<Vec<String>, ApiError> {
-    let parsed = conditional(&state.indexer, t, cond)?;
+    let parsed = conditional(&state.indexer(), t, cond)?;
     let page = blocking(state, move |s| s.search(&parsed.query)).await?;
     Ok(page.matches.into_iter().map(|(_, id, _)| id).collect())
 }
@@ -104,7 +104,7 @@ pub async fn search_response(state: &AppState, req: &Req, t: &str, strict: bool)
 /// A search with an extra clause (a compartment) ANDed inside the query, before paging.
 pub async fn search_with(state: &AppState, req: &Req, t: &str, strict: bool, extra: Option<Clause>) -> Result<Response, ApiError> {
     let pairs = request_pairs(req);
-    let mut parsed = parse_query(t, &pairs, strict, state.indexer.base_url(), state.config.default_count, state.config.max_count)?;
+    let mut parsed = parse_query(t, &pairs, strict, state.indexer().base_url(), state.config.default_count, state.config.max_count)?;
     parsed.query.clauses.extend(extra);
     if !pairs.iter().any(|(k, _)| k == "_total") {
         // Without `_total`, a total is given when it is free (one page holds every match);

@@ -22,6 +22,7 @@ pub mod lanes;
 pub mod merge;
 pub mod mllp;
 mod patch;
+pub mod reindex;
 mod routes;
 mod shape;
 mod state;

@@ -91,6 +91,7 @@ async fn route(state: &AppState, req: Req) -> Result<Response, ApiError> {
         [] | ["metadata"] | ["_history"] => Err(not_allowed(&req)),
         ["$deadletter", rest @ ..] => deadletter::handle(state, &req, rest).await,
         ["$import"] if *m == Method::POST => crate::bulk::import_ndjson(state, &req).await,
+        ["$reindex"] => crate::reindex::handle(state, &req).await,
         ["$import-cld"] if *m == Method::POST => crate::bulk::import_cld(state, &req).await,
         [op, ..] if op.starts_with('$') => {
             Err(ApiError::NotFound(format!("the operation {op} is not supported at the system level")))

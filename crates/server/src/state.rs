@@ -33,20 +33,32 @@ impl Default for ServerConfig {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<ServerConfig>,
-    /// Compiled search parameters (shared with write jobs).
-    pub indexer: Arc<Indexer>,
+    /// Compiled search parameters (shared with write jobs; replaced by `$reindex`).
+    indexer: Arc<std::sync::RwLock<Arc<Indexer>>>,
     /// The person index (filled by [`crate::identity::spawn_linker`]).
     pub identity: Arc<crate::identity::Identity>,
     /// Point lookups and broad searches (see [`crate::lanes`]).
     pub lanes: Arc<crate::lanes::Lanes>,
+    /// The `$reindex` job (see [`crate::reindex`]).
+    pub reindexer: Arc<crate::reindex::Reindexer>,
 }
 
 impl AppState {
     /// State over a store with a configuration; compiles the search parameters.
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> AppState {
-        let indexer = Arc::new(Indexer::new(&config.base_url));
+        let indexer = Arc::new(std::sync::RwLock::new(Arc::new(Indexer::new(&config.base_url))));
         let identity = Arc::new(crate::identity::Identity::default());
-        AppState { store, config: Arc::new(config), indexer, identity, lanes: Arc::default() }
+        AppState { store, config: Arc::new(config), indexer, identity, lanes: Arc::default(), reindexer: Arc::default() }
+    }
+
+    /// The compiled search parameters in force.
+    pub fn indexer(&self) -> Arc<Indexer> {
+        Arc::clone(&self.indexer.read().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// Puts new compiled search parameters in force (`$reindex`).
+    pub fn set_indexer(&self, indexer: Indexer) {
+        *self.indexer.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(indexer);
     }
 
     /// `base/Type/id`.

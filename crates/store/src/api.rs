@@ -49,6 +49,9 @@ pub trait WriteTx {
     /// message and the resources it made commit together. This is a write: a job checks first
     /// (an accepted duplicate is a `Conflict`, which then rolls back the whole group).
     fn record_inbound(&mut self, record: &NewInbound) -> Result<i64, StoreError>;
+    /// Replaces the index rows of `resource_type/id` — when its current version is still
+    /// `version` — without writing a version (`$reindex`). `false` when it changed or is gone.
+    fn reindex(&mut self, resource_type: &str, id: &str, version: u64, index: &IndexEntries) -> Result<bool, StoreError>;
 }
 
 /// What a job hands back to the backend: whether it succeeded (commit its savepoint) and how to

@@ -16,7 +16,6 @@ use crate::state::AppState;
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 use weave_search::Indexer;
 use weave_fhir::outcome::IssueType;
 use weave_store::{format_instant, prepare_body, stamp_meta, write, IndexEntries, Method as StoreMethod, PreparedBody, WriteTx, Written};
@@ -50,7 +49,7 @@ pub type Epilogue = Box<dyn FnOnce(&mut dyn WriteTx) -> Result<(), weave_store::
 pub async fn run(state: &AppState, req: &Req, entries: Vec<Entry>, epilogue: Option<Epilogue>) -> Result<Vec<Value>, ApiError> {
     let mut plans: Vec<Planned> = entries.into_iter().map(plan).collect();
     let map = tentative_map(&plans);
-    let indexer = Arc::clone(&state.indexer);
+    let indexer = state.indexer();
     prepare(&mut plans, &map, &indexer)?;
     check_overlap(plans.iter().filter(|p| p.entry.query.is_none()).filter_map(identity))?;
     let n = plans.len();

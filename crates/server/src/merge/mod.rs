@@ -30,7 +30,6 @@ use axum::response::Response;
 use params::Selector;
 use plan::{MergeJob, MergeReport};
 use serde_json::{json, Value};
-use std::sync::Arc;
 use weave_fhir::outcome::{operation_outcome, Issue, IssueType, Severity};
 use weave_store::WriteTx;
 
@@ -73,7 +72,7 @@ impl From<MergeReport> for MergeOutcome {
 /// `POST /Patient/$merge`.
 pub async fn merge(state: &AppState, req: &Req) -> Result<Response, ApiError> {
     let body = parameters_body(req)?;
-    let input = params::merge_input(&body, state.indexer.base_url())?;
+    let input = params::merge_input(&body, state.indexer().base_url())?;
     let preview = input.preview;
     let job = MergeJob {
         source: input.source,
@@ -91,7 +90,7 @@ pub async fn merge(state: &AppState, req: &Req) -> Result<Response, ApiError> {
 /// `POST /Patient/$unmerge`.
 pub async fn unmerge(state: &AppState, req: &Req) -> Result<Response, ApiError> {
     let body = parameters_body(req)?;
-    let input = params::unmerge_input(&body, state.indexer.base_url())?;
+    let input = params::unmerge_input(&body, state.indexer().base_url())?;
     let report = unmerge::run(state, input, API_AGENT.to_owned()).await?;
     let msg = format!(
         "the merge recorded in Provenance/{} was undone: {} restored to their versions from before it ({}); recorded in Provenance/{}",
@@ -138,7 +137,7 @@ pub async fn apply_hl7_merge_as(
 
 /// Runs the merge job on the store's writer.
 async fn run_merge(state: &AppState, job: MergeJob) -> Result<MergeReport, ApiError> {
-    let indexer = Arc::clone(&state.indexer);
+    let indexer = state.indexer();
     weave_store::write(&*state.store, move |tx: &mut dyn WriteTx| plan::run(tx, &indexer, job)).await
 }
 

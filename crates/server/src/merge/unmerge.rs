@@ -14,7 +14,6 @@ use crate::crud::blocking;
 use crate::error::ApiError;
 use crate::state::AppState;
 use serde_json::Value;
-use std::sync::Arc;
 use weave_search::Indexer;
 use weave_store::query::{Clause, Predicate, SearchQuery, SortKey};
 use weave_store::{format_instant, write, Store, StoreError, Stored, WriteTx};
@@ -39,7 +38,7 @@ pub(crate) async fn run(state: &AppState, input: UnmergeInput, agent: String) ->
         UnmergeInput::Pair { source, target } => latest_merge(state, source, target).await?,
     };
     let changes = restorations(state, &merge_id).await?;
-    let indexer = Arc::clone(&state.indexer);
+    let indexer = state.indexer();
     let provenance_id = uuid::Uuid::now_v7().to_string();
     let (merge_provenance, prov_id) = (merge_id.clone(), provenance_id.clone());
     let revisions = write(&*state.store, move |tx: &mut dyn WriteTx| {

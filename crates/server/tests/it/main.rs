@@ -19,6 +19,7 @@ mod mllp;
 mod fhir_xml;
 mod paging;
 mod patch;
+mod reindex;
 mod rest;
 mod synthea;
 mod transaction;

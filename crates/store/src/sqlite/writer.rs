@@ -272,6 +272,17 @@ impl WriteTx for SqliteTx<'_> {
         super::search::search(self.conn, query)
     }
 
+    fn reindex(&mut self, ty: &str, id: &str, version: u64, index: &IndexEntries) -> Result<bool, StoreError> {
+        let Some((rid, current, deleted)) = self.current_row(ty, id)? else { return Ok(false) };
+        if deleted || u64::try_from(current).ok() != Some(version) {
+            return Ok(false);
+        }
+        self.wrote = true;
+        self.clear_index(rid)?;
+        self.write_index(rid, ty, index)?;
+        Ok(true)
+    }
+
     fn record_inbound(&mut self, record: &NewInbound) -> Result<i64, StoreError> {
         self.wrote = true;
         super::deadletter::record(self.conn, record)

@@ -1,0 +1,76 @@
+//! `$reindex`: a SearchParameter stored in Weave takes effect — for resources stored before it,
+//! for those written after — once the job has run; its progress is reported; one that cannot be
+//! indexed fails the job with a clear reason.
+
+use crate::check::Server;
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+
+const COLOUR: &str = "http://example.org/fhir/StructureDefinition/favourite-colour";
+
+fn patient(colour: &str) -> Value {
+    json!({"resourceType": "Patient", "extension": [{"url": COLOUR, "valueString": colour}]})
+}
+
+fn search_parameter(code: &str, kind: &str, expression: &str) -> Value {
+    json!({"resourceType": "SearchParameter", "url": format!("http://example.org/fhir/SearchParameter/{code}"),
+           "name": code, "status": "active", "description": "test", "code": code, "base": ["Patient"],
+           "type": kind, "expression": expression})
+}
+
+/// Starts the job and waits for it to end; returns its final status.
+async fn reindex(s: &Server) -> Value {
+    let resp = s.post("/$reindex").json(&json!({"resourceType": "Parameters"})).send().await;
+    assert_eq!(resp.status, StatusCode::ACCEPTED, "{}", resp.text());
+    assert!(resp.header("content-location").is_some_and(|l| l.ends_with("/$reindex")));
+    for _ in 0..400 {
+        let st = s.get("/$reindex").send().await.expect(StatusCode::OK).json();
+        if st["parameter"][0]["valueCode"] != "running" {
+            return st;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("$reindex did not finish");
+}
+
+async fn found(s: &Server, query: &str) -> usize {
+    let b = s.get(&format!("/Patient?{query}")).send().await.expect(StatusCode::OK).json();
+    b["entry"].as_array().map_or(0, Vec::len)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_search_parameter_takes_effect_after_reindex() {
+    let s = Server::new();
+    for c in ["blue", "blue", "green"] {
+        s.create(&patient(c)).await;
+    }
+    let expr = format!("Patient.extension.where(url = '{COLOUR}').value");
+    s.create(&search_parameter("favourite-colour", "string", &expr)).await;
+    let before = s.get("/Patient?favourite-colour=blue").header("prefer", "handling=strict").send().await;
+    assert_eq!(before.status, StatusCode::BAD_REQUEST, "unknown until $reindex has run");
+
+    let done = reindex(&s).await;
+    assert_eq!(done["parameter"][0]["valueCode"], "completed", "{done}");
+    assert_eq!(done["parameter"][1]["valueInteger"], 3, "the three Patients were re-indexed: {done}");
+    assert_eq!(found(&s, "favourite-colour=blue").await, 2);
+    s.create(&patient("Blue-ish")).await;
+    assert_eq!(found(&s, "favourite-colour=blue").await, 3, "new writes are indexed too");
+
+    // A fresh server over the same store puts the parameter back in force.
+    let fresh = weave_server::AppState::new(s.state.store.clone(), weave_server::ServerConfig::default());
+    assert_eq!(weave_server::reindex::restore(&fresh).expect("restores"), 1);
+    assert!(!fresh.indexer().extract("Patient", &patient("red")).strings.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_parameter_that_cannot_be_indexed_fails_the_job() {
+    let s = Server::new();
+    s.create(&search_parameter("odd", "composite", "Patient.name")).await;
+    let done = reindex(&s).await;
+    assert_eq!(done["parameter"][0]["valueCode"], "failed", "{done}");
+    let error = done["parameter"].as_array().and_then(|p| p.iter().find(|x| x["name"] == "error")).cloned().unwrap_or_default();
+    assert!(error["valueString"].as_str().is_some_and(|e| e.contains("composite")), "{error}");
+    // The job is not running any more: another may start.
+    let again = s.post("/$reindex").json(&json!({"resourceType": "Parameters"})).send().await;
+    assert_eq!(again.status, StatusCode::ACCEPTED);
+}
