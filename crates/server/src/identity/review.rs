@@ -17,25 +17,32 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
 
-/// A new review task for `patient` against a candidate.
-pub(crate) fn task(patient: &str, r: &Review) -> Value {
+/// An open Weave task about `patient` (code from [`TASK_SYSTEM`]).
+fn new_task(patient: &str, code: &str, display: &str, description: String) -> Value {
     json!({
         "resourceType": "Task",
         "id": uuid::Uuid::now_v7().to_string(),
         "status": "requested",
         "intent": "proposal",
         "priority": "routine",
-        "code": { "coding": [{ "system": TASK_SYSTEM, "code": REVIEW_CODE, "display": "Review a possible person match" }] },
-        "description": format!("Patient/{patient} and Patient/{} may be the same person (probability {:.3})", r.candidate, r.probability),
+        "code": { "coding": [{ "system": TASK_SYSTEM, "code": code, "display": display }] },
+        "description": description,
         "focus": { "reference": format!("Patient/{patient}") },
         "authoredOn": now(),
-        "input": [
-            { "type": { "text": "candidate" }, "valueReference": { "reference": format!("Patient/{}", r.candidate) } },
-            { "type": { "text": "probability" }, "valueDecimal": round(r.probability) },
-            { "type": { "text": "match-weight" }, "valueDecimal": round(r.match_weight) },
-            { "type": { "text": "explanation" }, "valueString": r.explanation },
-        ],
     })
+}
+
+/// A new review task for `patient` against a candidate.
+pub(crate) fn task(patient: &str, r: &Review) -> Value {
+    let description = format!("Patient/{patient} and Patient/{} may be the same person (probability {:.3})", r.candidate, r.probability);
+    let mut t = new_task(patient, REVIEW_CODE, "Review a possible person match", description);
+    t["input"] = json!([
+        { "type": { "text": "candidate" }, "valueReference": { "reference": format!("Patient/{}", r.candidate) } },
+        { "type": { "text": "probability" }, "valueDecimal": round(r.probability) },
+        { "type": { "text": "match-weight" }, "valueDecimal": round(r.match_weight) },
+        { "type": { "text": "explanation" }, "valueString": r.explanation },
+    ]);
+    t
 }
 
 fn round(x: f64) -> Value {
@@ -53,17 +60,10 @@ fn now() -> String {
 /// A data-quality task: `patient` carries an NHS number that fails the modulus-11 check (it is
 /// never used to link; the source should correct it).
 pub(crate) fn invalid_nhs_task(patient: &str, number: &str) -> Value {
-    json!({
-        "resourceType": "Task",
-        "id": uuid::Uuid::now_v7().to_string(),
-        "status": "requested",
-        "intent": "proposal",
-        "priority": "routine",
-        "code": { "coding": [{ "system": TASK_SYSTEM, "code": super::INVALID_NHS_CODE, "display": "NHS number fails the check digit" }] },
-        "description": format!("Patient/{patient} carries NHS number {number}, which fails the modulus-11 check: it is not used to link this record; ask the source to correct it"),
-        "focus": { "reference": format!("Patient/{patient}") },
-        "authoredOn": now(),
-    })
+    let description = format!(
+        "Patient/{patient} carries NHS number {number}, which fails the modulus-11 check: it is not used to link this record; ask the source to correct it"
+    );
+    new_task(patient, super::INVALID_NHS_CODE, "NHS number fails the check digit", description)
 }
 
 /// The Patient of a data-quality task, when `task` is one.
