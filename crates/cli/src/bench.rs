@@ -68,25 +68,49 @@ pub fn load_bundles(dir: &PathBuf) -> Result<Vec<Arc<Value>>> {
     Ok(out)
 }
 
+/// The store a benchmark writes: `db`, or a fresh file in a temporary folder (`tmp`, to remove
+/// at the end).
+pub struct BenchStore {
+    pub db: PathBuf,
+    pub tmp: Option<PathBuf>,
+    pub store: Arc<weave_store::sqlite::SqliteStore>,
+    pub state: AppState,
+}
+
+impl BenchStore {
+    pub fn open(name: &str, db: Option<&PathBuf>, durability: DurabilityArg) -> Result<BenchStore> {
+        let tmp = std::env::temp_dir().join(format!("weave-bench-{name}-{}", std::process::id()));
+        let db = db.cloned().unwrap_or_else(|| tmp.join("bench.db"));
+        if let Some(parent) = db.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let store = StoreArgs { db: db.clone(), durability }.open()?;
+        let state = AppState::new(store.clone(), ServerConfig::default());
+        let tmp = db.starts_with(&tmp).then_some(tmp);
+        Ok(BenchStore { db, tmp, store, state })
+    }
+
+    /// Closes the store and removes a temporary one.
+    pub fn finish(&self) {
+        self.store.close();
+        if let Some(tmp) = &self.tmp {
+            let _ = std::fs::remove_dir_all(tmp);
+        }
+    }
+}
+
 fn ingest(args: &IngestArgs) -> Result<()> {
     let bundles = load_bundles(&args.bundles)?;
-    let tmp = std::env::temp_dir().join(format!("weave-bench-{}", std::process::id()));
-    let db = args.db.clone().unwrap_or_else(|| tmp.join("bench.db"));
-    if let Some(parent) = db.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let store = StoreArgs { db: db.clone(), durability: args.durability }.open()?;
-    let state = AppState::new(store.clone(), ServerConfig::default());
+    let bench = BenchStore::open("ingest", args.db.as_ref(), args.durability)?;
+    let (db, state) = (&bench.db, &bench.state);
     let rt = runtime()?;
     let started = Instant::now();
-    let (n, latencies) = rt.block_on(drive(&state, &bundles, args.resources, args.jobs.max(1)))?;
+    let (n, latencies) = rt.block_on(drive(state, &bundles, args.resources, args.jobs.max(1)))?;
     let elapsed = started.elapsed();
-    store.close();
-    let size = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
+    bench.store.close();
+    let size = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
     print_table(n, latencies, elapsed, size, args);
-    if args.db.is_none() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
+    bench.finish();
     Ok(())
 }
 

@@ -2,14 +2,14 @@
 //! connections, into a fresh store — every message parsed, mapped, validated, indexed and
 //! committed before its ACK.
 
-use crate::config::{runtime, DurabilityArg, StoreArgs};
+use crate::config::{runtime, DurabilityArg};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use weave_server::{AppState, MllpConfig, ServerConfig};
+use weave_server::MllpConfig;
 
 /// `weave bench mllp`.
 #[derive(Args, Clone, Debug)]
@@ -62,13 +62,8 @@ async fn send(sock: &mut TcpStream, msg: &str, buf: &mut Vec<u8>) -> Result<Stri
 }
 
 pub fn run(args: &MllpArgs) -> Result<()> {
-    let tmp = std::env::temp_dir().join(format!("weave-bench-mllp-{}", std::process::id()));
-    let db = args.db.clone().unwrap_or_else(|| tmp.join("bench.db"));
-    if let Some(parent) = db.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let store = StoreArgs { db: db.clone(), durability: args.durability }.open()?;
-    let state = AppState::new(store.clone(), ServerConfig::default());
+    let bench = crate::bench::BenchStore::open("mllp", args.db.as_ref(), args.durability)?;
+    let state = bench.state.clone();
     let rt = runtime()?;
     let (elapsed, mut latencies) = rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -101,7 +96,7 @@ pub fn run(args: &MllpArgs) -> Result<()> {
         }
         Ok::<_, anyhow::Error>((started.elapsed(), all))
     })?;
-    store.close();
+    bench.store.close();
     latencies.sort();
     let pct = |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p).round() as usize).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
     let n = latencies.len();
@@ -116,8 +111,6 @@ pub fn run(args: &MllpArgs) -> Result<()> {
         pct(0.5),
         pct(0.99)
     );
-    if args.db.is_none() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
+    bench.finish();
     Ok(())
 }

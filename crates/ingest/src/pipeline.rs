@@ -24,21 +24,33 @@ pub enum Failure {
 pub struct Processed {
     pub ack: String,
     pub result: Result<Mapped, Failure>,
+    /// MSH-10, when the message parsed (the listener keys resends on it).
+    pub control_id: Option<String>,
+    /// MSH-4.1, when the message parsed and names one.
+    pub sending_facility: Option<String>,
 }
 
 /// Parses, maps and validates one message.
 #[must_use]
 pub fn process(bytes: &[u8], parse_opts: &ParseOptions, map_opts: &MapOptions) -> Processed {
+    let unparsed = |ack, result| Processed { ack, result, control_id: None, sending_facility: None };
     let text = match decode_text(bytes, parse_opts) {
         Ok(t) => t,
-        Err(e) => return Processed { ack: ack_unparseable(bytes, &e), result: Err(e.into()) },
+        Err(e) => return unparsed(ack_unparseable(bytes, &e), Err(e.into())),
     };
     let msg = match parse(&text, parse_opts) {
         Ok(m) => m,
-        Err(e) => return Processed { ack: ack_unparseable(bytes, &e), result: Err(e.into()) },
+        Err(e) => return unparsed(ack_unparseable(bytes, &e), Err(e.into())),
+    };
+    let facility = msg.msh().field(4).comp(1);
+    let parsed = |ack, result| Processed {
+        ack,
+        result,
+        control_id: Some(msg.control_id().to_owned()),
+        sending_facility: (!facility.is_empty()).then(|| facility.to_owned()),
     };
     match map_message(&msg, map_opts) {
-        Err(e) => Processed { ack: ack(&msg, e.ack_code(), Some(&e.err_info(&msg))), result: Err(e.into()) },
+        Err(e) => parsed(ack(&msg, e.ack_code(), Some(&e.err_info(&msg))), Err(e.into())),
         Ok(mapped) => {
             let problems: Vec<String> = weave_fhir::validate::validate_resource(weave_fhir::r4(), &mapped.bundle)
                 .into_iter()
@@ -46,10 +58,10 @@ pub fn process(bytes: &[u8], parse_opts: &ParseOptions, map_opts: &MapOptions) -
                 .map(|i| i.to_string())
                 .collect();
             if problems.is_empty() {
-                Processed { ack: ack(&msg, AckCode::AA, None), result: Ok(mapped) }
+                parsed(ack(&msg, AckCode::AA, None), Ok(mapped))
             } else {
                 let info = ErrInfo { code: 207, severity: Severity::Error, location: None, message: "internal mapping error".into() };
-                Processed { ack: ack(&msg, AckCode::AE, Some(&info)), result: Err(Failure::Invalid(problems)) }
+                parsed(ack(&msg, AckCode::AE, Some(&info)), Err(Failure::Invalid(problems)))
             }
         }
     }

@@ -120,6 +120,7 @@ pub async fn search_with(state: &AppState, req: &Req, t: &str, strict: bool, ext
     let query = parsed.query.clone();
     let ignored = parsed.ignored.clone();
     let includes_any = !parsed.includes.is_empty() || !parsed.revincludes.is_empty();
+    let sorted_by_default = query.sort.is_empty();
     let _broad = if crate::lanes::is_point(&query.clauses, includes_any, query.count) && !count_only {
         None
     } else {
@@ -133,7 +134,8 @@ pub async fn search_with(state: &AppState, req: &Req, t: &str, strict: bool, ext
         Ok((page, matches, included))
     })
     .await?;
-    let cursor = (parsed_sorted_by_default(&pairs)).then(|| page.matches.last().map(|m| m.2)).flatten();
+    // In the default order (no `_sort`), the next page starts after this page's last row.
+    let cursor = sorted_by_default.then(|| page.matches.last().map(|m| m.2)).flatten();
     let links = links(state, req, &pairs, page.more && !count_only, cursor);
     let size: usize = matches.iter().chain(&included).map(|s| s.body.as_deref().map_or(0, str::len)).sum();
     let mut bundle = BundleText::new("searchset", page.total, &links, size + 128 * (matches.len() + included.len()));
@@ -166,11 +168,6 @@ pub fn push_entry(state: &AppState, bundle: &mut BundleText, s: &Stored, mode: &
 
 fn is_count(pairs: &[(String, String)]) -> bool {
     pairs.iter().any(|(k, v)| k == "_summary" && v == "count")
-}
-
-/// Whether a search is in the default order (then its pages are cut by a row-id cursor).
-fn parsed_sorted_by_default(pairs: &[(String, String)]) -> bool {
-    !pairs.iter().any(|(k, _)| k == "_sort")
 }
 
 /// `self` and `next` links: `next` carries a row-id cursor in the default order (stable under

@@ -248,7 +248,7 @@ pub(crate) async fn apply_hl7(state: &AppState, raw: &[u8]) -> Result<Handled, S
             return Ok(Handled { ack: processed.ack, outcome: Outcome::Rejected(reason) });
         }
     };
-    let control_id = control_id_of(raw).filter(|c| !c.is_empty());
+    let control_id = processed.control_id.filter(|c| !c.is_empty());
     // The same control id on two connections at once: the second waits for the first's outcome.
     let _claim = match &control_id {
         Some(cid) => Some(Claim::take(cid).await),
@@ -263,7 +263,8 @@ pub(crate) async fn apply_hl7(state: &AppState, raw: &[u8]) -> Result<Handled, S
     // message was applied (perhaps just before a crash that lost its log record).
     if let Some(merge) = &mapped.merge {
         let record = NewInbound { source: InboundSource::Hl7v2, control_id, accepted: true, reason: None, line: None, raw: raw.to_vec() };
-        return apply_merge_message(state, raw, &mapped.bundle, merge, record, processed.ack).await;
+        let facility = processed.sending_facility.as_deref().unwrap_or("an unnamed facility");
+        return apply_merge_message(state, raw, &mapped.bundle, merge, record, processed.ack, facility).await;
     }
     let already = match provenance_id(&mapped.bundle) {
         Some(id) => state.store.read("Provenance", &id)?.is_some_and(|s| s.body.is_some()),
@@ -288,13 +289,7 @@ pub(crate) async fn apply_hl7(state: &AppState, raw: &[u8]) -> Result<Handled, S
     } else {
         // The log record commits in the same transaction as the message's resources.
         if let Err(e) = apply_logged(state, &mapped.bundle, record).await {
-            if let ApiError::Unavailable(_) | ApiError::Internal(_) = &e {
-                // Nothing was written and the store cannot say more: no ACK, the sender resends.
-                return Err(StoreError::CommitFailed(describe(&e)));
-            }
-            let reason = format!("not applied: {}", describe(&e));
-            let info = ErrInfo { code: 207, severity: Severity::Error, location: None, message: "not applied".into() };
-            return Ok(Handled { ack: ack_for(raw, AckCode::AE, &info), outcome: Outcome::Rejected(reason) });
+            return not_applied(raw, &e, 207, "not applied");
         }
     }
     let outcome = if already { Outcome::Duplicate } else { Outcome::Accepted };
@@ -310,19 +305,15 @@ async fn apply_merge_message(
     merge: &weave_ingest::map::MergeInstruction,
     record: NewInbound,
     ack: String,
+    facility: &str,
 ) -> Result<Handled, StoreError> {
-    let agent = format!("HL7 v2 feed from {}", sending_facility(raw).unwrap_or_else(|| "an unnamed facility".into()));
+    let agent = format!("HL7 v2 feed from {facility}");
     let applied = match crate::import::bundle(state, bundle).await {
         Ok(_) => crate::merge::apply_hl7_merge_as(state, merge, &agent).await.map(drop),
         Err(e) => Err(e),
     };
     if let Err(e) = applied {
-        if let ApiError::Unavailable(_) | ApiError::Internal(_) = &e {
-            return Err(StoreError::CommitFailed(describe(&e)));
-        }
-        let reason = format!("merge not applied: {}", describe(&e));
-        let info = ErrInfo { code: 204, severity: Severity::Error, location: None, message: "merge not applied".into() };
-        return Ok(Handled { ack: ack_for(raw, AckCode::AE, &info), outcome: Outcome::Rejected(reason) });
+        return not_applied(raw, &e, 204, "merge not applied");
     }
     match record_inbound(state, record).await {
         Ok(_) | Err(StoreError::Conflict(_)) => {}
@@ -331,13 +322,16 @@ async fn apply_merge_message(
     Ok(Handled { ack, outcome: Outcome::Accepted })
 }
 
-/// MSH-4 (sending facility) when the message parses.
-fn sending_facility(raw: &[u8]) -> Option<String> {
-    let opts = ParseOptions::default();
-    let text = decode_text(raw, &opts).ok()?;
-    let msg = parse(&text, &opts).ok()?;
-    let f = msg.msh().field(4).comp(1);
-    (!f.is_empty()).then(|| f.to_owned())
+/// A message the store refused: AE with `code` (the sender should not resend it as is; it is kept
+/// as a dead letter) — unless the store failed, when nothing was written and no ACK is sent, so
+/// the sender resends.
+fn not_applied(raw: &[u8], e: &ApiError, code: u16, what: &str) -> Result<Handled, StoreError> {
+    if let ApiError::Unavailable(_) | ApiError::Internal(_) = e {
+        return Err(StoreError::CommitFailed(describe(e)));
+    }
+    let reason = format!("{what}: {}", describe(e));
+    let info = ErrInfo { code, severity: Severity::Error, location: None, message: what.into() };
+    Ok(Handled { ack: ack_for(raw, AckCode::AE, &info), outcome: Outcome::Rejected(reason) })
 }
 
 /// Applies a message's Bundle and logs the message in the same write job. A group rolled back

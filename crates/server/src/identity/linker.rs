@@ -75,27 +75,43 @@ async fn current(store: &Arc<dyn Store>, keys: Vec<(String, String)>) -> Result<
     .await
 }
 
+/// The `(type, id)`s a page of changes names that the linker reads: Patients, and Persons and
+/// Tasks (links and decisions), each once (`seen` spans pages), deletions left out.
+#[derive(Default)]
+struct Named {
+    seen: std::collections::HashSet<(String, String)>,
+    patients: Vec<(String, String)>,
+    others: Vec<(String, String)>,
+}
+
+impl Named {
+    fn take(&mut self, changes: impl IntoIterator<Item = weave_store::Change>) {
+        for c in changes.into_iter().filter(|c| c.method != Method::Delete) {
+            if !matches!(c.resource_type.as_str(), "Patient" | "Person" | "Task") {
+                continue;
+            }
+            let key = (c.resource_type, c.id);
+            if self.seen.insert(key.clone()) {
+                let list = if key.0 == "Patient" { &mut self.patients } else { &mut self.others };
+                list.push(key);
+            }
+        }
+    }
+}
+
 /// The first catch-up after start: rebuilds the index from the store, then links.
 async fn start(state: &AppState) -> Result<usize, ApiError> {
     let store = &state.store;
     let end = blocking(store, |s| s.last_seq()).await?;
-    let (mut patients, mut others) = (Vec::new(), Vec::new());
-    let mut seen = std::collections::HashSet::new();
+    let mut named = Named::default();
     let mut after = 0;
     while after < end {
         let page = blocking(store, move |s| s.changes(after, PAGE)).await?;
         let Some(last) = page.last() else { break };
         after = last.seq;
-        for c in page.into_iter().filter(|c| c.seq <= end && c.method != Method::Delete) {
-            if seen.insert((c.resource_type.clone(), c.id.clone())) {
-                match c.resource_type.as_str() {
-                    "Patient" => patients.push(("Patient".to_owned(), c.id)),
-                    "Person" | "Task" => others.push((c.resource_type, c.id)),
-                    _ => {}
-                }
-            }
-        }
+        named.take(page.into_iter().filter(|c| c.seq <= end));
     }
+    let Named { patients, others, .. } = named;
     for chunk in others.chunks(PAGE) {
         for v in current(store, chunk.to_vec()).await? {
             state.identity.with(|ix| absorb(ix, &v));
@@ -128,29 +144,19 @@ async fn step(state: &AppState) -> Result<usize, ApiError> {
     let cursor = state.identity.position();
     let page = blocking(&state.store, move |s| s.changes(cursor, PAGE)).await?;
     let Some(last) = page.last().map(|c| c.seq) else { return Ok(usize::MAX) };
-    let mut seen = std::collections::HashSet::new();
-    let (mut patients, mut others) = (Vec::new(), Vec::new());
-    for c in page.into_iter().filter(|c| c.method != Method::Delete) {
-        if seen.insert((c.resource_type.clone(), c.id.clone())) {
-            match c.resource_type.as_str() {
-                "Patient" => patients.push(("Patient".to_owned(), c.id)),
-                "Person" | "Task" => others.push((c.resource_type, c.id)),
-                _ => {}
-            }
-        }
-    }
-    for v in current(&state.store, others).await? {
+    let mut named = Named::default();
+    named.take(page);
+    for v in current(&state.store, named.others).await? {
         state.identity.with(|ix| absorb(ix, &v));
     }
-    let records: Vec<Record> = current(&state.store, patients).await?.iter().map(Record::from_patient).collect();
+    let records: Vec<Record> = current(&state.store, named.patients).await?.iter().map(Record::from_patient).collect();
     let n = records.len();
     if state.identity.with(|ix| ix.model.is_none()) {
+        // Without a model yet, these records count towards training one before they are linked.
         state.identity.with(|ix| records.iter().for_each(|r| ix.remember(r.clone())));
         train_if_ready(state).await?;
-        link(state, records).await?;
-    } else {
-        link(state, records).await?;
     }
+    link(state, records).await?;
     state.identity.with(|ix| ix.cursor = last);
     Ok(n)
 }
