@@ -68,6 +68,36 @@ pub fn load_bundles(dir: &PathBuf) -> Result<Vec<Arc<Value>>> {
     Ok(out)
 }
 
+/// The process's CPU time and bytes written to storage, read from `/proc/self` (Linux): wall-clock
+/// figures move with whatever else runs on a 2-core machine, CPU per unit of work much less.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Usage {
+    pub cpu_secs: f64,
+    pub write_bytes: u64,
+}
+
+impl Usage {
+    pub fn now() -> Usage {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let ticks: Vec<f64> = after.split_whitespace().skip(11).take(2).filter_map(|t| t.parse().ok()).collect();
+        let io = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
+        let write_bytes = io
+            .lines()
+            .find_map(|l| l.strip_prefix("write_bytes:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        Usage { cpu_secs: ticks.iter().sum::<f64>() / 100.0, write_bytes }
+    }
+
+    /// What was used since `start`.
+    pub fn since(start: Usage) -> Usage {
+        let now = Usage::now();
+        Usage { cpu_secs: now.cpu_secs - start.cpu_secs, write_bytes: now.write_bytes.saturating_sub(start.write_bytes) }
+    }
+}
+
 /// The store a benchmark writes: `db`, or a fresh file in a temporary folder (`tmp`, to remove
 /// at the end).
 pub struct BenchStore {
@@ -105,11 +135,12 @@ fn ingest(args: &IngestArgs) -> Result<()> {
     let (db, state) = (&bench.db, &bench.state);
     let rt = runtime()?;
     let started = Instant::now();
+    let usage = Usage::now();
     let (n, latencies) = rt.block_on(drive(state, &bundles, args.resources, args.jobs.max(1)))?;
-    let elapsed = started.elapsed();
     bench.store.close();
+    let (elapsed, usage) = (started.elapsed(), Usage::since(usage));
     let size = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
-    print_table(n, latencies, elapsed, size, args);
+    print_table(n, latencies, elapsed, usage, size, args);
     bench.finish();
     Ok(())
 }
@@ -145,23 +176,25 @@ pub async fn drive(state: &AppState, bundles: &[Arc<Value>], target: usize, jobs
     Ok((n, latencies))
 }
 
-fn print_table(n: usize, mut latencies: Vec<Duration>, elapsed: Duration, size: u64, args: &IngestArgs) {
+fn print_table(n: usize, mut latencies: Vec<Duration>, elapsed: Duration, usage: Usage, size: u64, args: &IngestArgs) {
     latencies.sort();
     let pct = |p: f64| {
         let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
         latencies.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
     let secs = elapsed.as_secs_f64();
-    println!("| workload | resources | bundles | seconds | resources/s | bundle p50 ms | bundle p99 ms | store MB |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| workload | resources | bundles | seconds | resources/s | bundle p50 ms | bundle p99 ms | CPU µs/resource | written MB | store MB |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| transaction ingest, {} in flight, durability {:?} | {n} | {} | {secs:.1} | {:.0} | {:.1} | {:.1} | {:.0} |",
+        "| transaction ingest, {} in flight, durability {:?} | {n} | {} | {secs:.1} | {:.0} | {:.1} | {:.1} | {:.0} | {:.0} | {:.0} |",
         args.jobs,
         args.durability,
         latencies.len(),
         n as f64 / secs,
         pct(0.5),
         pct(0.99),
+        usage.cpu_secs * 1e6 / n.max(1) as f64,
+        usage.write_bytes as f64 / 1_048_576.0,
         size as f64 / 1_048_576.0
     );
 }

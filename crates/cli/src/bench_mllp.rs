@@ -65,6 +65,7 @@ pub fn run(args: &MllpArgs) -> Result<()> {
     let bench = crate::bench::BenchStore::open("mllp", args.db.as_ref(), args.durability)?;
     let state = bench.state.clone();
     let rt = runtime()?;
+    let usage = crate::bench::Usage::now();
     let (elapsed, mut latencies) = rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -97,19 +98,21 @@ pub fn run(args: &MllpArgs) -> Result<()> {
         Ok::<_, anyhow::Error>((started.elapsed(), all))
     })?;
     bench.store.close();
+    let usage = crate::bench::Usage::since(usage);
     latencies.sort();
     let pct = |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p).round() as usize).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
     let n = latencies.len();
-    println!("| workload | messages | seconds | messages/s | ACK p50 ms | ACK p99 ms |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("| workload | messages | seconds | messages/s | ACK p50 ms | ACK p99 ms | CPU µs/message |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| ADT^A01 over MLLP, {} connections, durability {:?} | {n} | {:.1} | {:.0} | {:.1} | {:.1} |",
+        "| ADT^A01 over MLLP, {} connections, durability {:?} | {n} | {:.1} | {:.0} | {:.1} | {:.1} | {:.0} |",
         args.connections,
         args.durability,
         elapsed.as_secs_f64(),
         n as f64 / elapsed.as_secs_f64().max(1e-9),
         pct(0.5),
-        pct(0.99)
+        pct(0.99),
+        usage.cpu_secs * 1e6 / n.max(1) as f64
     );
     bench.finish();
     Ok(())

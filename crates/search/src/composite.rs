@@ -1,11 +1,21 @@
 //! Composite search parameters — `Observation?code-value-quantity=http://loinc.org|8480-6$gt140`:
 //! both components must hold *on the same element* (the same Observation, the same component).
 //!
-//! Weave supports the composites whose first component is a token (all but a handful of R4's):
-//! for every element the composite's expression yields, each code of the first component is
-//! folded into the parameter name of the second component's rows —
-//! `code-value-quantity$http://loinc.org|8480-6` and `code-value-quantity$*|8480-6` (any system) —
-//! so a query is one ordinary predicate on the second component's table, under that name.
+//! Weave supports the composites of two components whose first is a token: for every element the
+//! composite's expression yields, each code of the first component is folded into the parameter
+//! name of the second component's rows — `code-value-quantity$http://loinc.org|8480-6` and
+//! `code-value-quantity$*|8480-6` (any system) — so a query is one ordinary predicate on the
+//! second component's table, under that name. The second may be of any type (a token too:
+//! `Group?characteristic-value=gender$mixed`).
+//!
+//! Of R4's 46 composite definitions, 41 pair a token with one other component and are indexed,
+//! and so is DocumentReference `relationship` once read right: its R4 components pair the `code` expression
+//! with the `relatesto` (reference) definition and `target` with `relation` (token) — the
+//! definitions are swapped (see [`SWAPPED`]); it is searched as `relation$relatesto`
+//! (`relationship=replaces$DocumentReference/1`), as its description says. The four
+//! MolecularSequence coordinates (token + number + number) are not indexed: two number ranges
+//! would have to hold on the same element, and the store's index rows of one parameter cannot be
+//! tied to each other; searching them answers 400.
 
 use crate::extract;
 use serde_json::Value;
@@ -30,9 +40,18 @@ pub fn row_param(code: &str, system: Option<&str>, token_code: &str) -> String {
     format!("{code}${}|{token_code}", system.unwrap_or("*"))
 }
 
-/// The definition of a composite's `i`th component.
+/// Composites whose R4 components name each other's definitions: DocumentReference
+/// `relationship` (`code` is the `relation` token, `target` the `relatesto` reference).
+pub const SWAPPED: [&str; 1] = ["http://hl7.org/fhir/SearchParameter/DocumentReference-relationship"];
+
+/// The definition of a composite's `i`th component (the one its `i`th expression extracts).
 pub fn component(sp: &SearchParamDef, i: usize) -> Option<&'static SearchParamDef> {
-    let url = &sp.components.get(i)?.definition_url;
+    let j = match (SWAPPED.contains(&sp.url.as_str()) && sp.components.len() == 2, i) {
+        (true, 0) => 1,
+        (true, 1) => 0,
+        _ => i,
+    };
+    let url = &sp.components.get(j)?.definition_url;
     sp.base.iter().find_map(|t| r4().search_params(t).iter().find(|p| &p.url == url))
 }
 

@@ -3,6 +3,7 @@
 use crate::dates::date_range;
 use crate::extract::parse_reference;
 use crate::normalize;
+use crate::terminology::{Direction, Expansion, Terminology, TerminologyError, MAX_CODES};
 use weave_fhir::model::{SearchParamDef, SearchParamType};
 use weave_fhir::r4;
 use weave_store::query::{Clause, IndexTable, Predicate, Prefix, SearchQuery, SortKey, StringMatch, TotalMode, UriMatch};
@@ -16,6 +17,31 @@ pub enum SearchError {
     InvalidValue { param: String, message: String },
     #[error("the modifier ':{modifier}' is not supported on '{param}'")]
     UnsupportedModifier { param: String, modifier: String },
+    /// The terminology could not be consulted (a storage failure, not the request's fault).
+    #[error("terminology unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// What every part of the parser needs besides the parameter: the server's base URL (for
+/// references) and the terminology (for `:in`, `:not-in`, `:above`, `:below` on tokens).
+struct Ctx<'a> {
+    base: &'a str,
+    term: &'a dyn Terminology,
+    /// Codes the terminology modifiers of this search have put in its predicates so far.
+    codes: std::cell::Cell<usize>,
+}
+
+impl Ctx<'_> {
+    /// A set of codes for parameter `code`, within the search's budget: every code becomes
+    /// bound values of one SQL statement, so all of them together are held to [`MAX_CODES`].
+    fn token_in(&self, code: &str, expansion: &Expansion) -> Result<Predicate, SearchError> {
+        let total = self.codes.get() + expansion.len();
+        if total > MAX_CODES {
+            return Err(invalid(code, format!("the value sets and hierarchies of this search select {total} codes in all, more than the {MAX_CODES} this server searches on at once")));
+        }
+        self.codes.set(total);
+        Ok(Predicate::TokenIn { param: code.to_owned(), codes: expansion.codes().cloned().collect() })
+    }
 }
 
 /// `_include` / `_revinclude`: `source_type:param[:target_type]`, with `:iterate`.
@@ -49,7 +75,8 @@ fn invalid(param: &str, message: impl Into<String>) -> SearchError {
 }
 
 /// Parses the query of `GET [type]?…`. With `strict`, unknown parameters are errors; otherwise they
-/// are ignored and listed in [`ParsedSearch::ignored`].
+/// are ignored and listed in [`ParsedSearch::ignored`]. Token `:in` / `:not-in` know only the R4
+/// value sets of the model (see [`parse_query_with`] for a server's own terminology).
 pub fn parse_query(
     resource_type: &str,
     pairs: &[(String, String)],
@@ -58,6 +85,29 @@ pub fn parse_query(
     default_count: usize,
     max_count: usize,
 ) -> Result<ParsedSearch, SearchError> {
+    parse_query_with(resource_type, pairs, strict, base_url, default_count, max_count, crate::terminology::builtin())
+}
+
+/// True when parsing `pairs` may consult the terminology (a `:in`, `:not-in`, `:above` or
+/// `:below` modifier), which may mean reading definitions: callers on an async executor then
+/// parse on a blocking thread.
+pub fn needs_terminology(pairs: &[(String, String)]) -> bool {
+    pairs.iter().any(|(name, _)| {
+        name.rsplit_once(':').is_some_and(|(_, m)| matches!(m, "in" | "not-in" | "above" | "below"))
+    })
+}
+
+/// [`parse_query`] with a terminology for token `:in`, `:not-in`, `:above` and `:below`.
+pub fn parse_query_with(
+    resource_type: &str,
+    pairs: &[(String, String)],
+    strict: bool,
+    base_url: &str,
+    default_count: usize,
+    max_count: usize,
+    terminology: &dyn Terminology,
+) -> Result<ParsedSearch, SearchError> {
+    let cx = Ctx { base: base_url, term: terminology, codes: std::cell::Cell::new(0) };
     let mut query = SearchQuery::all(resource_type);
     query.count = default_count;
     let mut parsed = ParsedSearch { query, includes: Vec::new(), revincludes: Vec::new(), ignored: Vec::new() };
@@ -71,7 +121,7 @@ pub fn parse_query(
             parsed.ignored.push(name.clone());
             continue;
         }
-        match clause(resource_type, name, value, base_url) {
+        match clause(resource_type, name, value, &cx) {
             Ok(c) => parsed.query.clauses.push(c),
             Err(SearchError::UnknownParameter { .. }) if !strict => parsed.ignored.push(name.clone()),
             Err(e) => return Err(e),
@@ -211,21 +261,21 @@ fn unescape(v: &str) -> String {
 }
 
 /// One `name=value` pair as a clause (its comma-separated values OR-ed).
-fn clause(t: &str, name: &str, value: &str, base_url: &str) -> Result<Clause, SearchError> {
+fn clause(t: &str, name: &str, value: &str, cx: &Ctx) -> Result<Clause, SearchError> {
     let mut any_of = Vec::new();
     for v in split_values(value) {
-        any_of.extend(predicates(t, name, &v, base_url)?);
+        any_of.extend(predicates(t, name, &v, cx)?);
     }
     Ok(Clause { any_of })
 }
 
 /// The predicates (OR-ed) that `name=value` means on type `t`, chains and `_has` included.
-fn predicates(t: &str, name: &str, value: &str, base_url: &str) -> Result<Vec<Predicate>, SearchError> {
+fn predicates(t: &str, name: &str, value: &str, cx: &Ctx) -> Result<Vec<Predicate>, SearchError> {
     if let Some(rest) = name.strip_prefix("_has:") {
-        return has(t, rest, value, base_url).map(|p| vec![p]);
+        return has(t, rest, value, cx).map(|p| vec![p]);
     }
     if let Some((head, tail)) = name.split_once('.') {
-        return chain(t, head, tail, value, base_url);
+        return chain(t, head, tail, value, cx);
     }
     let (code, modifier) = match name.split_once(':') {
         Some((c, m)) => (c, Some(m)),
@@ -247,24 +297,24 @@ fn predicates(t: &str, name: &str, value: &str, base_url: &str) -> Result<Vec<Pr
     let def = crate::custom::param_def(t, code)
         .ok_or_else(|| SearchError::UnknownParameter { resource_type: t.to_owned(), param: code.to_owned() })?;
     if let Some(members) = crate::unions::members(t, code) {
-        return union_pred(t, code, &members, modifier, value, base_url).map(|p| vec![p]);
+        return union_pred(t, code, &members, modifier, value, cx).map(|p| vec![p]);
     }
-    predicate(def, code, modifier, value, base_url).map(|p| vec![p])
+    predicate(def, code, modifier, value, cx).map(|p| vec![p])
 }
 
 /// A search on a union parameter, from its members' rows (see [`crate::unions`]).
-fn union_pred(t: &str, code: &str, members: &[&str; 2], modifier: Option<&str>, value: &str, base: &str) -> Result<Predicate, SearchError> {
+fn union_pred(t: &str, code: &str, members: &[&str; 2], modifier: Option<&str>, value: &str, cx: &Ctx) -> Result<Predicate, SearchError> {
     let mut each = Vec::with_capacity(2);
     for m in members {
         let def = crate::custom::param_def(t, m).ok_or_else(|| invalid(code, format!("'{m}' is not defined on {t}")))?;
-        each.push(predicate(def, m, modifier, value, base)?);
+        each.push(predicate(def, m, modifier, value, cx)?);
     }
     // Negations of a union are the conjunction of the members' negations.
     let negated = matches!(modifier, Some("not" | "not-in")) || (modifier == Some("missing") && value == "true");
     Ok(if negated { Predicate::AllOf(each) } else { Predicate::AnyOf(each) })
 }
 
-fn chain(t: &str, head: &str, tail: &str, value: &str, base_url: &str) -> Result<Vec<Predicate>, SearchError> {
+fn chain(t: &str, head: &str, tail: &str, value: &str, cx: &Ctx) -> Result<Vec<Predicate>, SearchError> {
     let (code, explicit) = match head.split_once(':') {
         Some((c, ty)) => (c, Some(ty)),
         None => (head, None),
@@ -289,14 +339,14 @@ fn chain(t: &str, head: &str, tail: &str, value: &str, base_url: &str) -> Result
     }
     let mut out = Vec::new();
     for target in targets {
-        for inner in predicates(&target, tail, value, base_url)? {
+        for inner in predicates(&target, tail, value, cx)? {
             out.push(Predicate::Chain { param: code.to_owned(), target_type: target.clone(), inner: Box::new(inner) });
         }
     }
     Ok(out)
 }
 
-fn has(t: &str, rest: &str, value: &str, base_url: &str) -> Result<Predicate, SearchError> {
+fn has(t: &str, rest: &str, value: &str, cx: &Ctx) -> Result<Predicate, SearchError> {
     let mut parts = rest.splitn(3, ':');
     let (Some(source), Some(param), Some(inner_name)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(invalid("_has", format!("'_has:{rest}' is not _has:Type:reference:parameter")));
@@ -309,14 +359,14 @@ fn has(t: &str, rest: &str, value: &str, base_url: &str) -> Result<Predicate, Se
     if def.kind != SearchParamType::Reference || !(def.targets.is_empty() || def.targets.iter().any(|x| x == t)) {
         return Err(invalid("_has", format!("'{source}:{param}' does not refer to {t}")));
     }
-    let mut inner = predicates(source, inner_name, value, base_url)?;
+    let mut inner = predicates(source, inner_name, value, cx)?;
     let inner = if inner.len() == 1 { inner.remove(0) } else {
         return Err(invalid("_has", "the inner parameter of _has must name one type"));
     };
     Ok(Predicate::Has { source_type: source.to_owned(), param: param.to_owned(), inner: Box::new(inner) })
 }
 
-fn predicate(def: &SearchParamDef, code: &str, modifier: Option<&str>, value: &str, base: &str) -> Result<Predicate, SearchError> {
+fn predicate(def: &SearchParamDef, code: &str, modifier: Option<&str>, value: &str, cx: &Ctx) -> Result<Predicate, SearchError> {
     if modifier == Some("missing") {
         let table = table_for(def.kind).ok_or_else(|| unsupported(code, "missing"))?;
         let missing = match value {
@@ -328,8 +378,8 @@ fn predicate(def: &SearchParamDef, code: &str, modifier: Option<&str>, value: &s
     }
     match def.kind {
         SearchParamType::String => string_pred(code, modifier, value),
-        SearchParamType::Token => token_pred(code, modifier, value),
-        SearchParamType::Reference => reference_pred(def, code, modifier, value, base),
+        SearchParamType::Token => token_pred(code, modifier, value, cx),
+        SearchParamType::Reference => reference_pred(def, code, modifier, value, cx),
         SearchParamType::Date => no_modifier(code, modifier).and_then(|()| {
             let (prefix, lo, hi) = date_value(code, value)?;
             Ok(Predicate::Date { param: code.to_owned(), prefix, lo, hi })
@@ -348,7 +398,7 @@ fn predicate(def: &SearchParamDef, code: &str, modifier: Option<&str>, value: &s
             };
             Ok(Predicate::Uri { param: code.to_owned(), value: unescape(value), mode })
         }
-        SearchParamType::Composite => no_modifier(code, modifier).and_then(|()| composite_pred(def, code, value, base)),
+        SearchParamType::Composite => no_modifier(code, modifier).and_then(|()| composite_pred(def, code, value, cx)),
         SearchParamType::Special => Err(SearchError::InvalidValue {
             param: code.to_owned(),
             message: "special parameters are not searchable on this server".into(),
@@ -376,11 +426,13 @@ fn string_pred(code: &str, modifier: Option<&str>, value: &str) -> Result<Predic
     Ok(Predicate::String { param: code.to_owned(), norm: normalize(&value), exact, mode })
 }
 
-fn token_pred(code: &str, modifier: Option<&str>, value: &str) -> Result<Predicate, SearchError> {
+fn token_pred(code: &str, modifier: Option<&str>, value: &str, cx: &Ctx) -> Result<Predicate, SearchError> {
     match modifier {
         Some("text") => return Ok(Predicate::TokenText { param: code.to_owned(), text: normalize(&unescape(value)) }),
-        Some("in") => return value_set_pred(code, value),
-        Some("not-in") => return value_set_pred(code, value).map(|p| Predicate::Not(Box::new(p))),
+        Some("in") => return value_set_pred(code, value, cx),
+        Some("not-in") => return value_set_pred(code, value, cx).map(|p| Predicate::Not(Box::new(p))),
+        Some("below") => return subsumption_pred(code, value, Direction::Below, cx),
+        Some("above") => return subsumption_pred(code, value, Direction::Above, cx),
         Some("of-type") => return of_type_pred(code, value),
         _ => {}
     }
@@ -402,10 +454,10 @@ fn token_pred(code: &str, modifier: Option<&str>, value: &str) -> Result<Predica
 
 /// `token$value` on a composite (see [`crate::composite`]): one predicate on the second
 /// component's rows, under the name that folds in the token.
-fn composite_pred(def: &SearchParamDef, code: &str, value: &str, base: &str) -> Result<Predicate, SearchError> {
+fn composite_pred(def: &SearchParamDef, code: &str, value: &str, cx: &Ctx) -> Result<Predicate, SearchError> {
     let second = crate::composite::component(def, 1)
         .filter(|_| crate::composite::supported(def))
-        .ok_or_else(|| invalid(code, "this composite parameter is not indexed by this server"))?;
+        .ok_or_else(|| invalid(code, "this composite parameter is not indexed by this server (only composites of a token and one other component are)"))?;
     let parts = split_escaped(value, '$');
     let [token, rest] = parts.as_slice() else {
         return Err(invalid(code, format!("'{value}' is not token$value (two components joined by '$')")));
@@ -415,7 +467,7 @@ fn composite_pred(def: &SearchParamDef, code: &str, value: &str, base: &str) -> 
         [s, c] if !c.is_empty() => crate::composite::row_param(code, Some(&unescape(s)), &unescape(c)),
         _ => return Err(invalid(code, format!("'{token}' is not a code or system|code"))),
     };
-    predicate(second, &name, None, rest, base).map_err(|e| match e {
+    predicate(second, &name, None, rest, cx).map_err(|e| match e {
         SearchError::InvalidValue { message, .. } => invalid(code, message),
         other => other,
     })
@@ -431,14 +483,32 @@ fn list_pred(value: &str) -> Result<Predicate, SearchError> {
     Ok(Predicate::Has { source_type: "List".into(), param: "item".into(), inner: Box::new(Predicate::Id(id)) })
 }
 
-/// `:in` a value set Weave holds (the R4 value sets of required bindings, expanded).
-fn value_set_pred(code: &str, value: &str) -> Result<Predicate, SearchError> {
+/// `:in` a value set the terminology holds (`url` or `url|version`), expanded.
+fn value_set_pred(code: &str, value: &str, cx: &Ctx) -> Result<Predicate, SearchError> {
     let url = unescape(value);
-    let vs = r4()
-        .value_set(&url)
-        .ok_or_else(|| invalid(code, format!("the value set '{url}' is not one this server holds (the R4 value sets of required bindings are)")))?;
-    let codes = vs.codes.iter().map(|c| (c.system.clone(), c.code.clone())).collect();
-    Ok(Predicate::TokenIn { param: code.to_owned(), codes })
+    let expansion = cx.term.expand(&url).map_err(|e| terminology_error(code, e))?;
+    cx.token_in(code, &expansion)
+}
+
+/// `:below` / `:above` `system|code`: the code with its descendants / ancestors in a code system
+/// the terminology holds in full. The system is required: a bare code names no hierarchy.
+fn subsumption_pred(code: &str, value: &str, direction: Direction, cx: &Ctx) -> Result<Predicate, SearchError> {
+    let modifier = if direction == Direction::Below { "below" } else { "above" };
+    let (system, token) = match split_escaped(value, '|').as_slice() {
+        [s, c] if !s.is_empty() && !c.is_empty() => (unescape(s), unescape(c)),
+        _ => return Err(invalid(code, format!(":{modifier} takes system|code (both given), not '{value}'"))),
+    };
+    let found = cx.term.subsumed(&system, &token, direction).map_err(|e| terminology_error(code, e))?;
+    cx.token_in(code, &found)
+}
+
+/// A terminology failure on parameter `code`: the request's fault (400) unless the definitions
+/// could not be read.
+fn terminology_error(code: &str, e: TerminologyError) -> SearchError {
+    match e {
+        TerminologyError::Unavailable(m) => SearchError::Unavailable(m),
+        other => invalid(code, other.to_string()),
+    }
 }
 
 /// `:of-type=system|code|value`: an Identifier whose type has that coding and that value (the
@@ -455,9 +525,9 @@ fn of_type_pred(code: &str, value: &str) -> Result<Predicate, SearchError> {
     Ok(Predicate::Token { param: format!("{code}:of-type"), system, code: Some(format!("{}|{}", unescape(type_code), unescape(v))) })
 }
 
-fn reference_pred(def: &SearchParamDef, code: &str, modifier: Option<&str>, value: &str, base: &str) -> Result<Predicate, SearchError> {
+fn reference_pred(def: &SearchParamDef, code: &str, modifier: Option<&str>, value: &str, cx: &Ctx) -> Result<Predicate, SearchError> {
     if modifier == Some("identifier") {
-        let inner = token_pred(&format!("{code}:identifier"), None, value)?;
+        let inner = token_pred(&format!("{code}:identifier"), None, value, cx)?;
         return Ok(inner);
     }
     let type_modifier = match modifier {
@@ -466,7 +536,7 @@ fn reference_pred(def: &SearchParamDef, code: &str, modifier: Option<&str>, valu
         Some(m) => return Err(unsupported(code, m)),
     };
     let value = &unescape(value);
-    let target = parse_reference(value, base).ok_or_else(|| invalid(code, format!("'{value}' is not a reference")))?;
+    let target = parse_reference(value, cx.base).ok_or_else(|| invalid(code, format!("'{value}' is not a reference")))?;
     if let Some(url) = target.url {
         // A bare id looks like a relative URL without a type.
         if !url.contains(':') && !url.contains('/') {
@@ -589,6 +659,22 @@ mod tests {
         assert!(e.to_string().contains("birthdate"), "{e}");
         let e = q("Observation", &[("value-quantity", "x|y")]).unwrap_err();
         assert!(e.to_string().contains("value-quantity"), "{e}");
+    }
+
+    #[test]
+    fn terminology_modifiers_are_recognised() {
+        let pairs = |n: &str| vec![(n.to_owned(), "x".to_owned())];
+        for name in ["code:in", "code:not-in", "code:below", "code:above", "_has:Observation:patient:code:in", "subject:Patient.gender:in"] {
+            assert!(needs_terminology(&pairs(name)), "{name}");
+        }
+        for name in ["code", "code:text", "code:not", "url", "_count"] {
+            assert!(!needs_terminology(&pairs(name)), "{name}");
+        }
+        // The model alone holds no hierarchy: `:below` says which system it does not know.
+        let e = q("Observation", &[("code:below", "http://loinc.org|LP1")]).unwrap_err().to_string();
+        assert!(e.contains("'code'") && e.contains("http://loinc.org"), "{e}");
+        let e = q("Observation", &[("code:above", "LP1")]).unwrap_err().to_string();
+        assert!(e.contains("system|code"), "{e}");
     }
 
     #[test]

@@ -13,13 +13,16 @@ use axum::response::Response;
 use serde_json::{json, Value};
 use weave_fhir::model::SearchParamType;
 use weave_fhir::outcome::{operation_outcome, Issue, IssueType, Severity};
-use weave_search::{parse_query, Indexer, ParsedSearch, SearchError};
+use weave_search::{parse_query, parse_query_with, Indexer, ParsedSearch, SearchError};
 use weave_store::query::{Clause, TotalMode};
 use weave_store::{Stored, WriteTx};
 
 impl From<SearchError> for ApiError {
     fn from(e: SearchError) -> ApiError {
-        ApiError::invalid(e.to_string())
+        match e {
+            SearchError::Unavailable(m) => ApiError::Internal(format!("terminology: {m}")),
+            other => ApiError::invalid(other.to_string()),
+        }
     }
 }
 
@@ -104,7 +107,7 @@ pub async fn search_response(state: &AppState, req: &Req, t: &str, strict: bool)
 /// A search with an extra clause (a compartment) ANDed inside the query, before paging.
 pub async fn search_with(state: &AppState, req: &Req, t: &str, strict: bool, extra: Option<Clause>) -> Result<Response, ApiError> {
     let pairs = request_pairs(req);
-    let mut parsed = parse_query(t, &pairs, strict, state.indexer().base_url(), state.config.default_count, state.config.max_count)?;
+    let mut parsed = parse_search(state, t, &pairs, strict).await?;
     parsed.query.clauses.extend(extra);
     if !pairs.iter().any(|(k, _)| k == "_total") {
         // Without `_total`, a total is given when it is free (one page holds every match);
@@ -148,6 +151,21 @@ pub async fn search_with(state: &AppState, req: &Req, t: &str, strict: bool, ext
         bundle.push_value(None, &ignored_outcome(&ignored), "outcome");
     }
     Ok(fhir_response(StatusCode::OK, bundle.finish(req.pretty())))
+}
+
+/// Parses a search against the server's terminology; on a blocking thread when it may read
+/// ValueSets and CodeSystems from the store.
+async fn parse_search(state: &AppState, t: &str, pairs: &[(String, String)], strict: bool) -> Result<ParsedSearch, ApiError> {
+    let base = state.indexer().base_url().to_owned();
+    let (default_count, max_count) = (state.config.default_count, state.config.max_count);
+    if !weave_search::needs_terminology(pairs) {
+        return Ok(parse_query_with(t, pairs, strict, &base, default_count, max_count, &*state.terminology)?);
+    }
+    let (term, t, pairs) = (std::sync::Arc::clone(&state.terminology), t.to_owned(), pairs.to_vec());
+    tokio::task::spawn_blocking(move || parse_query_with(&t, &pairs, strict, &base, default_count, max_count, &*term))
+        .await
+        .map_err(|e| ApiError::Internal(format!("search parse task failed: {e}")))?
+        .map_err(ApiError::from)
 }
 
 /// Adds a stored resource to a Bundle: spliced as stored, or reshaped for `_summary`/`_elements`.

@@ -26,6 +26,7 @@ pub mod reindex;
 mod routes;
 mod shape;
 mod state;
+pub mod terminology;
 
 pub use error::ApiError;
 pub use mllp::{serve_mllp, serve_mllp_on, MllpConfig};

@@ -41,6 +41,8 @@ pub struct AppState {
     pub lanes: Arc<crate::lanes::Lanes>,
     /// The `$reindex` job (see [`crate::reindex`]).
     pub reindexer: Arc<crate::reindex::Reindexer>,
+    /// Value sets and code systems for token search (see [`crate::terminology`]).
+    pub terminology: Arc<crate::terminology::StoreTerminology>,
 }
 
 impl AppState {
@@ -48,7 +50,8 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> AppState {
         let indexer = Arc::new(std::sync::RwLock::new(Arc::new(Indexer::new(&config.base_url))));
         let identity = Arc::new(crate::identity::Identity::default());
-        AppState { store, config: Arc::new(config), indexer, identity, lanes: Arc::default(), reindexer: Arc::default() }
+        let terminology = Arc::new(crate::terminology::StoreTerminology::new(Arc::clone(&store)));
+        AppState { store, config: Arc::new(config), indexer, identity, lanes: Arc::default(), reindexer: Arc::default(), terminology }
     }
 
     /// The compiled search parameters in force.

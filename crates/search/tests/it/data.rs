@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use weave_fhir::r4;
-use weave_search::{parse_query, Indexer};
+use weave_search::{parse_query, parse_query_with, Indexer};
 use weave_store::sqlite::{Durability, SqliteOptions, SqliteStore};
 use weave_store::{prepare_body, write_blocking, Method, Store, StoreError, WriteTx};
 
@@ -194,7 +194,12 @@ impl Fixture {
     /// Runs `Type?query` (unencoded `a=b&c=d`) and returns the sorted ids of the matches, or the
     /// parse or store error.
     pub fn try_ids(&self, ty: &str, query: &str) -> Result<Vec<String>, String> {
-        let parsed = parse_query(ty, &split_query(query), true, BASE, 1000, 1000).map_err(|e| e.to_string())?;
+        self.try_ids_with(ty, query, weave_search::terminology::builtin())
+    }
+
+    /// [`Fixture::try_ids`] with a terminology for `:in`, `:not-in`, `:above` and `:below`.
+    pub fn try_ids_with(&self, ty: &str, query: &str, term: &dyn weave_search::terminology::Terminology) -> Result<Vec<String>, String> {
+        let parsed = parse_query_with(ty, &split_query(query), true, BASE, 1000, 1000, term).map_err(|e| e.to_string())?;
         let page = self.store.search(&parsed.query).map_err(|e| e.to_string())?;
         let mut ids: Vec<String> = page.matches.into_iter().map(|(_, id, _)| id).collect();
         ids.sort();

@@ -11,4 +11,5 @@ mod modifiers;
 mod plan;
 mod regressions;
 mod spec_examples;
+mod terminology;
 mod values;

@@ -101,6 +101,39 @@ fn composites_pair_components_on_the_same_element() {
     c.finish();
 }
 
+/// Composites with a token second component, with a reference second component (DocumentReference
+/// `relationship`, whose R4 definitions are swapped), each held on one repetition; and the
+/// three-component MolecularSequence coordinates, which are refused rather than half-answered.
+#[test]
+fn composites_of_other_shapes() {
+    let mut c = Checks::default();
+    let cc = |code: &str| json!({"coding": [{"system": "http://example.org/c", "code": code}]});
+    let f = Fixture::new(&[
+        json!({"resourceType": "Group", "id": "women", "type": "person", "actual": true, "characteristic": [
+            {"code": cc("gender"), "valueCodeableConcept": cc("female"), "exclude": false},
+            {"code": cc("status"), "valueCodeableConcept": cc("active"), "exclude": false}]}),
+        json!({"resourceType": "Group", "id": "active", "type": "person", "actual": true, "characteristic": [
+            {"code": cc("status"), "valueCodeableConcept": cc("active"), "exclude": false}]}),
+        json!({"resourceType": "DocumentReference", "id": "d", "status": "current", "content": [{"attachment": {"url": "http://x/d"}}],
+               "relatesTo": [{"code": "replaces", "target": {"reference": "DocumentReference/a"}},
+                             {"code": "appends", "target": {"reference": "DocumentReference/b"}}]}),
+        json!({"resourceType": "DocumentReference", "id": "e", "status": "current", "content": [{"attachment": {"url": "http://x/e"}}],
+               "relatesTo": [{"code": "transforms", "target": {"reference": "DocumentReference/a"}}]}),
+    ]);
+    c.ids(&f, "Group", "characteristic-value=gender$female", &["women"]);
+    c.ids(&f, "Group", "characteristic-value=http://example.org/c|status$http://example.org/c|active", &["active", "women"]);
+    // Both tokens on the same characteristic: gender is not "active".
+    c.ids(&f, "Group", "characteristic-value=gender$active", &[]);
+    c.ids(&f, "Group", "characteristic-value=status$female", &[]);
+    c.ids(&f, "DocumentReference", "relationship=replaces$DocumentReference/a", &["d"]);
+    c.ids(&f, "DocumentReference", "relationship=appends$DocumentReference/b", &["d"]);
+    c.ids(&f, "DocumentReference", "relationship=replaces$DocumentReference/b", &[]);
+    c.ids(&f, "DocumentReference", "relationship=transforms$DocumentReference/a,appends$DocumentReference/b", &["d", "e"]);
+    let refused = f.try_ids("MolecularSequence", "chromosome-variant-coordinate=1$lt345$gt123");
+    c.record(refused.as_ref().is_err_and(|e| e.contains("not indexed")), || format!("three components are refused: {refused:?}"));
+    c.finish();
+}
+
 /// `_text` searches the narrative, `_content` every string of the resource; all words must occur.
 #[test]
 fn text_and_content_search_words() {

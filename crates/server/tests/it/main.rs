@@ -22,4 +22,5 @@ mod patch;
 mod reindex;
 mod rest;
 mod synthea;
+mod terminology;
 mod transaction;

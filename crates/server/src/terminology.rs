@@ -1,0 +1,117 @@
+//! The server's terminology: `weave_search`'s [`Resolver`] over the ValueSet and CodeSystem
+//! resources in the store (found by `url`, and `version` when a canonical is `url|version`), with
+//! the R4 value sets of the model behind them.
+//!
+//! Expansions and hierarchies are cached. The cache follows the change feed: before answering,
+//! [`StoreTerminology`] reads the feed since the last position it saw and forgets everything when
+//! a ValueSet or CodeSystem was created, updated or deleted (by any path: REST, transactions,
+//! imports). When more changes than [`SCAN_LIMIT`] have gone by, it forgets without reading them.
+//!
+//! When several current resources share a canonical url and no version is asked for, the one
+//! written last is used.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use serde_json::Value;
+use weave_search::terminology::{Direction, Expansion, Resolver, Source, Terminology, TerminologyError};
+use weave_store::query::{Clause, Predicate, SearchQuery, UriMatch};
+use weave_store::Store;
+
+/// The most changes read to decide whether a definition changed; beyond it, the cache is dropped.
+pub const SCAN_LIMIT: i64 = 10_000;
+/// Changes read per page of the feed.
+const PAGE: usize = 1_000;
+/// The most resources sharing one canonical url that are considered.
+const MAX_SAME_URL: usize = 100;
+
+/// ValueSets and CodeSystems from the store.
+pub struct StoreSource {
+    store: Arc<dyn Store>,
+}
+
+impl StoreSource {
+    /// The current `resource_type` with canonical `url` (and `version`), the latest written.
+    fn find(&self, resource_type: &str, url: &str, version: Option<&str>) -> Result<Option<Arc<Value>>, TerminologyError> {
+        let mut query = SearchQuery::all(resource_type);
+        query.count = MAX_SAME_URL;
+        query.clauses.push(Clause { any_of: vec![Predicate::Uri { param: "url".into(), value: url.to_owned(), mode: UriMatch::Exact }] });
+        if let Some(v) = version {
+            query.clauses.push(Clause { any_of: vec![Predicate::Token { param: "version".into(), system: None, code: Some(v.to_owned()) }] });
+        }
+        let page = self.store.search(&query).map_err(unavailable)?;
+        let rids: Vec<i64> = page.matches.iter().map(|m| m.2).collect();
+        let rows = self.store.read_rows(&rids).map_err(unavailable)?;
+        let Some(latest) = rows.iter().filter(|s| s.body.is_some()).max_by_key(|s| s.seq) else { return Ok(None) };
+        let body = latest.body.as_deref().unwrap_or_default();
+        let value: Value = serde_json::from_str(body)
+            .map_err(|e| TerminologyError::Unavailable(format!("{resource_type}/{} is unreadable: {e}", latest.id)))?;
+        Ok(Some(Arc::new(value)))
+    }
+}
+
+fn unavailable(e: weave_store::StoreError) -> TerminologyError {
+    TerminologyError::Unavailable(e.to_string())
+}
+
+impl Source for StoreSource {
+    fn value_set(&self, url: &str, version: Option<&str>) -> Result<Option<Arc<Value>>, TerminologyError> {
+        self.find("ValueSet", url, version)
+    }
+
+    fn code_system(&self, url: &str, version: Option<&str>) -> Result<Option<Arc<Value>>, TerminologyError> {
+        self.find("CodeSystem", url, version)
+    }
+}
+
+/// The terminology search consults, kept in step with the store.
+pub struct StoreTerminology {
+    resolver: Resolver<StoreSource>,
+    /// The change feed position up to which the cache is known to be current.
+    seen: Mutex<i64>,
+}
+
+impl StoreTerminology {
+    pub fn new(store: Arc<dyn Store>) -> StoreTerminology {
+        StoreTerminology { resolver: Resolver::new(StoreSource { store }), seen: Mutex::new(0) }
+    }
+
+    /// Drops the cache when a ValueSet or CodeSystem changed since the last look.
+    fn refresh(&self) -> Result<(), TerminologyError> {
+        let store = &self.resolver.source().store;
+        let last = store.last_seq().map_err(unavailable)?;
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        if last <= *seen {
+            return Ok(());
+        }
+        if last - *seen > SCAN_LIMIT || self.changed(*seen, last)? {
+            self.resolver.invalidate();
+        }
+        *seen = last;
+        Ok(())
+    }
+
+    /// True when a ValueSet or CodeSystem is among the changes in `(after, upto]`.
+    fn changed(&self, mut after: i64, upto: i64) -> Result<bool, TerminologyError> {
+        let store = &self.resolver.source().store;
+        while after < upto {
+            let changes = store.changes(after, PAGE).map_err(unavailable)?;
+            let Some(last) = changes.last() else { break };
+            after = last.seq;
+            if changes.iter().any(|c| c.seq <= upto && matches!(c.resource_type.as_str(), "ValueSet" | "CodeSystem")) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+impl Terminology for StoreTerminology {
+    fn expand(&self, value_set: &str) -> Result<Arc<Expansion>, TerminologyError> {
+        self.refresh()?;
+        self.resolver.expand(value_set)
+    }
+
+    fn subsumed(&self, system: &str, code: &str, direction: Direction) -> Result<Arc<Expansion>, TerminologyError> {
+        self.refresh()?;
+        self.resolver.subsumed(system, code, direction)
+    }
+}
