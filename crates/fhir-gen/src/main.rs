@@ -1,10 +1,13 @@
 //! `weave-fhir-gen`: reads the official FHIR R4 (4.0.1) definition bundles and writes the compact,
 //! tab-separated model data that `weave-fhir` embeds (`crates/fhir/data/`).
 //!
-//! Usage: `cargo run -p weave-fhir-gen -- <definitions-dir> <output-dir>`
+//! Usage: `cargo run -p weave-fhir-gen -- <definitions-dir> <output-dir>`, and
+//! `cargo run -p weave-fhir-gen -- zstd-dict <out-file> <sample-dir>…` for the store's body
+//! dictionary (see `dict`).
 //! (e.g. `/work/shared/fhir-r4-definitions crates/fhir/data`). The format of each output file is
 //! described in `crates/fhir/data/README.md`; the reader is `weave_fhir::model::load`.
 
+mod dict;
 mod out;
 mod search;
 mod structures;
@@ -16,6 +19,11 @@ use std::path::{Path, PathBuf};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [mode, out, samples @ ..] = args.as_slice() {
+        if mode == "zstd-dict" {
+            return dict::run(Path::new(out), &samples.iter().map(PathBuf::from).collect::<Vec<_>>());
+        }
+    }
     let [defs, out_dir] = args.as_slice() else {
         bail!("usage: weave-fhir-gen <fhir-r4-definitions-dir> <output-dir>");
     };

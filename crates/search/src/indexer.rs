@@ -105,8 +105,18 @@ impl Indexer {
         &self.skipped
     }
 
-    /// The index rows of one resource.
+    /// The index rows of one resource, its contained resources' included (see
+    /// [`crate::contained`]).
     pub fn extract(&self, resource_type: &str, resource: &Value) -> IndexEntries {
+        let mut ix = self.rows(resource_type, resource);
+        ix.text = crate::fulltext::full_text(resource);
+        ix.contained = crate::contained::extract(self, resource);
+        ix
+    }
+
+    /// The value rows of one resource: its parameters' and composites' (no full text, nothing
+    /// of its contained resources).
+    pub(crate) fn rows(&self, resource_type: &str, resource: &Value) -> IndexEntries {
         let mut ix = IndexEntries::default();
         // `x as T` on several items filters (like `ofType`) instead of failing: several R4
         // expressions (e.g. `Observation.component.value as Quantity`) rely on it.
@@ -135,7 +145,6 @@ impl Indexer {
         for c in self.composites.get(resource_type).into_iter().flatten() {
             c.extract(resource, &self.base_url, &mut ix);
         }
-        ix.text = crate::fulltext::full_text(resource);
         ix
     }
 }

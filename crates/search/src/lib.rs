@@ -6,10 +6,14 @@
 //!   [`terminology::Terminology`] for token `:in`, `:not-in`, `:above` and `:below`
 //!   ([`parse_query_with`]).
 //!
+//! Resources contained in others are indexed on their own too ([`contained`]), for
+//! `_contained=true|both`.
+//!
 //! Both use the same normalisation ([`normalize`]) and date ranges ([`dates`]), so what is written
 //! is what is searched.
 
 pub mod composite;
+pub mod contained;
 pub mod custom;
 pub mod dates;
 pub mod fulltext;

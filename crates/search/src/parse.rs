@@ -127,6 +127,7 @@ pub fn parse_query_with(
             Err(e) => return Err(e),
         }
     }
+    crate::contained::check(&parsed, pairs)?;
     Ok(parsed)
 }
 
@@ -143,13 +144,9 @@ fn control(p: &mut ParsedSearch, name: &str, value: &str, max_count: usize) -> R
         "_cursor" => {
             p.query.after = Some(value.parse().map_err(|_| invalid("_cursor", format!("'{value}' is not a page cursor")))?);
         }
-        // Searching inside contained resources is not done: say so rather than ignore it.
-        "_contained" if value != "false" => {
-            return Err(invalid("_contained", "searching contained resources is not supported; only _contained=false"));
-        }
-        "_containedType" if value != "container" => {
-            return Err(invalid("_containedType", "only _containedType=container is supported"));
-        }
+        // Searching inside contained resources: see `crate::contained`.
+        "_contained" => p.query.contained = crate::contained::parse_contained(value)?,
+        "_containedType" => p.query.contained_type = crate::contained::parse_contained_type(value)?,
         "_total" => {
             p.query.total = match value {
                 "none" => TotalMode::None,

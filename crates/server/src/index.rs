@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use weave_fhir::model::SearchParamType;
 use weave_fhir::outcome::{operation_outcome, Issue, IssueType, Severity};
 use weave_search::{parse_query, parse_query_with, Indexer, ParsedSearch, SearchError};
-use weave_store::query::{Clause, TotalMode};
+use weave_store::query::{Clause, Contained, ContainedType, TotalMode};
 use weave_store::{Stored, WriteTx};
 
 impl From<SearchError> for ApiError {
@@ -108,6 +108,10 @@ pub async fn search_response(state: &AppState, req: &Req, t: &str, strict: bool)
 pub async fn search_with(state: &AppState, req: &Req, t: &str, strict: bool, extra: Option<Clause>) -> Result<Response, ApiError> {
     let pairs = request_pairs(req);
     let mut parsed = parse_search(state, t, &pairs, strict).await?;
+    let contained = parsed.query.contained != Contained::Exclude;
+    if contained && extra.is_some() {
+        return Err(ApiError::invalid("_contained=true or both is not supported in a compartment search"));
+    }
     parsed.query.clauses.extend(extra);
     if !pairs.iter().any(|(k, _)| k == "_total") {
         // Without `_total`, a total is given when it is free (one page holds every match);
@@ -123,15 +127,23 @@ pub async fn search_with(state: &AppState, req: &Req, t: &str, strict: bool, ext
     let query = parsed.query.clone();
     let ignored = parsed.ignored.clone();
     let includes_any = !parsed.includes.is_empty() || !parsed.revincludes.is_empty();
-    let sorted_by_default = query.sort.is_empty();
-    let _broad = if crate::lanes::is_point(&query.clauses, includes_any, query.count) && !count_only {
+    // Contained resources returned themselves share their container's row: paged by offset.
+    let by_row = !(contained && query.contained_type == ContainedType::Contained);
+    let sorted_by_default = query.sort.is_empty() && by_row;
+    let point = crate::lanes::is_point(&query.clauses, includes_any, query.count) && !contained;
+    let _broad = if point && !count_only {
         None
     } else {
         state.lanes.broad().await
     };
     let (page, matches, included) = blocking(state, move |s| {
         let page = s.search(&query)?;
-        let rids: Vec<i64> = page.matches.iter().map(|m| m.2).collect();
+        let mut rids: Vec<i64> = page.matches.iter().map(|m| m.2).collect();
+        if !by_row {
+            // Several contained matches may share a container: read it once.
+            let mut seen = std::collections::HashSet::new();
+            rids.retain(|r| seen.insert(*r));
+        }
         let matches = s.read_rows(&rids)?;
         let included = includes(s, &parsed, &rids)?;
         Ok((page, matches, included))
@@ -142,10 +154,14 @@ pub async fn search_with(state: &AppState, req: &Req, t: &str, strict: bool, ext
     let links = links(state, req, &pairs, page.more && !count_only, cursor);
     let size: usize = matches.iter().chain(&included).map(|s| s.body.as_deref().map_or(0, str::len)).sum();
     let mut bundle = BundleText::new("searchset", page.total, &links, size + 128 * (matches.len() + included.len()));
-    for (list, mode) in [(&matches, "match"), (&included, "include")] {
-        for s in list {
-            push_entry(state, &mut bundle, s, mode, shape.as_ref())?;
+    if by_row {
+        for (list, mode) in [(&matches, "match"), (&included, "include")] {
+            for s in list {
+                push_entry(state, &mut bundle, s, mode, shape.as_ref())?;
+            }
         }
+    } else {
+        push_contained_matches(state, &mut bundle, &page, &matches, shape.as_ref())?;
     }
     if !ignored.is_empty() {
         bundle.push_value(None, &ignored_outcome(&ignored), "outcome");
@@ -180,6 +196,44 @@ pub fn push_entry(state: &AppState, bundle: &mut BundleText, s: &Stored, mode: &
             sh.apply(&mut resource);
             bundle.push_value(Some(&url), &resource, mode);
         }
+    }
+    Ok(())
+}
+
+/// The matches of `_containedType=contained`: each contained match is taken out of its container
+/// (`containers`, read once each), with the fullUrl `[base]/[Type]/[id]#[local id]`; standalone
+/// matches (`_contained=both`) are as usual. A contained resource that its container no longer
+/// holds (the container was updated between the search and the read) is left out.
+fn push_contained_matches(
+    state: &AppState,
+    bundle: &mut BundleText,
+    page: &weave_store::query::SearchPage,
+    containers: &[Stored],
+    shape: Option<&Shape>,
+) -> Result<(), ApiError> {
+    let by_name: std::collections::HashMap<(&str, &str), &Stored> =
+        containers.iter().map(|s| ((s.resource_type.as_str(), s.id.as_str()), s)).collect();
+    let mut parsed: std::collections::HashMap<(&str, &str), Value> = std::collections::HashMap::new();
+    for (i, (t, id, _)) in page.matches.iter().enumerate() {
+        let Some(stored) = by_name.get(&(t.as_str(), id.as_str())) else { continue };
+        let Some(local) = page.contained.get(i).and_then(Option::as_deref) else {
+            push_entry(state, bundle, stored, "match", shape)?;
+            continue;
+        };
+        let container = match parsed.entry((t.as_str(), id.as_str())) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let Some(body) = stored.body.as_deref() else { continue };
+                e.insert(serde_json::from_str(body).map_err(|e| ApiError::Internal(format!("stored body unreadable: {e}")))?)
+            }
+        };
+        let found = container["contained"].as_array().and_then(|a| a.iter().find(|c| c["id"].as_str() == Some(local)));
+        let Some(found) = found else { continue };
+        let mut resource = found.clone();
+        if let Some(sh) = shape {
+            sh.apply(&mut resource);
+        }
+        bundle.push_value(Some(&format!("{}#{local}", state.url_of(t, id))), &resource, "match");
     }
     Ok(())
 }

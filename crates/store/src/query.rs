@@ -127,7 +127,49 @@ pub enum TotalMode {
     Accurate,
 }
 
+/// How many contained resources of one resource are indexed: those with an ordinal below this.
+pub const MAX_CONTAINED: usize = 1024;
+
+/// The index rows of one contained resource.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainedEntries {
+    /// Its position in the container's `contained` array.
+    pub ordinal: usize,
+    pub resource_type: String,
+    /// Its local id (`contained[].id`, which `#id` references name).
+    pub id: String,
+    pub index: crate::IndexEntries,
+}
+
+/// Which resources of the type a search looks at (`_contained`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Contained {
+    /// Standalone resources only (`_contained=false`, the default).
+    #[default]
+    Exclude,
+    /// Resources contained in others only (`_contained=true`).
+    Only,
+    /// Both (`_contained=both`).
+    Both,
+}
+
+/// What a match on a contained resource returns (`_containedType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ContainedType {
+    /// The resource that contains it, once however many of its contained resources match (the
+    /// default).
+    #[default]
+    Container,
+    /// The contained resource itself.
+    Contained,
+}
+
 /// A whole search over one resource type (or all types when `resource_type` is `None`).
+///
+/// With `contained` other than [`Contained::Exclude`], the clauses are tested on each contained
+/// resource of the type on its own: every clause must hold on the same contained resource. Such
+/// a search takes no `_has`, `_list`, `_text` or `_content` predicate (the search crate refuses
+/// them); chains work (from the contained resource's own references).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchQuery {
     pub resource_type: Option<String>,
@@ -139,9 +181,13 @@ pub struct SearchQuery {
     pub offset: usize,
     /// Keyset paging in the default order: only matches after this row id. Pages stay right
     /// under concurrent writes (new resources come after every existing one; deletions shift
-    /// nothing). Ignored when `sort` is given.
+    /// nothing). Ignored when `sort` is given. With contained resources, it applies to the
+    /// row id of the resource returned (a container or a standalone one); it is not meant for
+    /// [`ContainedType::Contained`], where several matches share a container (page by offset).
     pub after: Option<i64>,
     pub total: TotalMode,
+    pub contained: Contained,
+    pub contained_type: ContainedType,
 }
 
 impl SearchQuery {
@@ -155,6 +201,8 @@ impl SearchQuery {
             offset: 0,
             after: None,
             total: TotalMode::None,
+            contained: Contained::Exclude,
+            contained_type: ContainedType::Container,
         }
     }
 }
@@ -162,8 +210,13 @@ impl SearchQuery {
 /// One page of search results.
 #[derive(Debug, Clone)]
 pub struct SearchPage {
-    /// (type, id, internal row id) of the matches on this page, in order.
+    /// (type, id, internal row id) of the matches on this page, in order. A match on a
+    /// contained resource names its container (see `contained`).
     pub matches: Vec<(String, String, i64)>,
+    /// One per match: under [`ContainedType::Contained`], the local id (`contained[].id`) of the
+    /// contained resource that matched inside the resource `matches` names; `None` for a match
+    /// that is the resource itself.
+    pub contained: Vec<Option<String>>,
     pub total: Option<u64>,
     /// True when more matches follow this page.
     pub more: bool,

@@ -152,6 +152,11 @@ pub struct IndexEntries {
     pub present: Vec<String>,
     /// Full text: the narrative's words (`_text`) and every string of the resource (`_content`).
     pub text: Option<FullText>,
+    /// The rows of each resource contained in this one (`contained[]`), searched with
+    /// `_contained=true|both` and never otherwise. The store keeps at most
+    /// [`crate::query::MAX_CONTAINED`] of them (by ordinal); their own `contained` and `text`
+    /// are not used.
+    pub contained: Vec<crate::query::ContainedEntries>,
 }
 
 /// The words of a resource for full-text search.
@@ -175,5 +180,6 @@ impl IndexEntries {
             && self.uris.is_empty()
             && self.present.is_empty()
             && self.text.is_none()
+            && self.contained.is_empty()
     }
 }

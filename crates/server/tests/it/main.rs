@@ -7,6 +7,7 @@ mod bad_input;
 mod bulk;
 mod check;
 mod compartment;
+mod contained;
 mod crash;
 mod crash_mllp;
 mod deadletter;

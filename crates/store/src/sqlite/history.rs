@@ -102,8 +102,31 @@ pub(crate) fn changes(c: &Connection, after_seq: i64, limit: usize) -> Result<Ve
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// Inserts the index rows of one resource (parameter names are qualified by resource type).
+/// Inserts the index rows of one resource (parameter names are qualified by resource type), and
+/// those of its contained resources under their virtual row ids (see `search::virtual_rid`),
+/// with their keys in the contained namespace of their type and a marker row holding their
+/// local id. Contained resources past [`crate::query::MAX_CONTAINED`] are not indexed.
 pub(crate) fn write_index(c: &Connection, rid: i64, ty: &str, ix: &IndexEntries) -> Result<(), StoreError> {
+    write_rows(c, rid, ty, ix)?;
+    if let Some(t) = &ix.text {
+        let mut st = c.prepare_cached("INSERT INTO idx_fts (rowid, narrative, content) VALUES (?1, ?2, ?3)")?;
+        st.execute((rid, &t.narrative, &t.content))?;
+    }
+    for contained in &ix.contained {
+        let Some(vrid) = super::search::virtual_rid(rid, contained.ordinal) else { continue };
+        let ns = super::search::contained_ns(&contained.resource_type);
+        write_rows(c, vrid, &ns, &contained.index)?;
+        let marker = super::schema::param_key(&ns, super::search::LOCAL_ID);
+        let n = i64::try_from(contained.index.tokens.len()).unwrap_or(i64::MAX);
+        let mut st = c.prepare_cached("INSERT INTO idx_token (rid, param, n, system, code, text) VALUES (?1, ?2, ?3, NULL, ?4, NULL)")?;
+        st.execute((vrid, marker, n, &contained.id))?;
+    }
+    Ok(())
+}
+
+/// Inserts the value rows of `ix` (not its full text or contained resources) under row id `rid`,
+/// their parameters qualified by `ty`.
+fn write_rows(c: &Connection, rid: i64, ty: &str, ix: &IndexEntries) -> Result<(), StoreError> {
     let key = |p: &str| super::schema::param_key(ty, p);
     // Row numbers within a resource's rows of one table (the `n` of the `(rid, param, n)` key).
     let most = [ix.strings.len(), ix.tokens.len(), ix.references.len(), ix.dates.len(), ix.numbers.len(), ix.quantities.len(), ix.uris.len()];
@@ -139,10 +162,6 @@ pub(crate) fn write_index(c: &Connection, rid: i64, ty: &str, ix: &IndexEntries)
     insert_rows(c, "idx_uri (rid, param, n, uri)", 4, ix.uris.iter().zip(&keys).zip(&ns).map(|((r, k), n)| {
         vec![&rid as &dyn ToSql, k, n, &r.1]
     }))?;
-    if let Some(t) = &ix.text {
-        let mut st = c.prepare_cached("INSERT INTO idx_fts (rowid, narrative, content) VALUES (?1, ?2, ?3)")?;
-        st.execute((rid, &t.narrative, &t.content))?;
-    }
     Ok(())
 }
 

@@ -196,14 +196,20 @@ pub(crate) fn row_to_stored(
     row: &rusqlite::Row<'_>,
     first: usize,
 ) -> rusqlite::Result<Stored> {
-    let version: i64 = row.get(first)?;
-    let body: Option<String> = row.get(first + 4)?;
+    let version = u64::try_from(row.get::<_, i64>(first)?).unwrap_or(0);
+    let last_updated: i64 = row.get(first + 2)?;
+    let body = match row.get_ref(first + 4)? {
+        rusqlite::types::ValueRef::Null => None,
+        stored => Some(crate::body::decode(stored, version, last_updated).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(first + 4, rusqlite::types::Type::Blob, Box::new(e))
+        })?),
+    };
     Ok(Stored {
         resource_type,
         id,
-        version: u64::try_from(version).unwrap_or(0),
+        version,
         seq: row.get(first + 1)?,
-        last_updated: row.get(first + 2)?,
+        last_updated,
         method: Method::from_code(row.get(first + 3)?),
         body: body.map(Arc::from),
     })

@@ -8,7 +8,7 @@
 use rusqlite::Connection;
 
 /// Bumped whenever the schema changes; a store with another version is refused.
-pub(crate) const SCHEMA_VERSION: i64 = 7;
+pub(crate) const SCHEMA_VERSION: i64 = 8;
 
 /// The index tables and their value columns, in one place for writes and deletes.
 pub(crate) const INDEX_TABLES: [&str; 8] = [
@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS version (
     version INTEGER NOT NULL,
     last_updated INTEGER NOT NULL,
     method INTEGER NOT NULL,
-    body TEXT
+    body BLOB
 );
 CREATE UNIQUE INDEX IF NOT EXISTS version_rid ON version (rid, version);
 CREATE INDEX IF NOT EXISTS version_type ON version (type, seq);
@@ -149,6 +149,13 @@ pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<Result<(), String>>
         // and `_content` once they are written again.
         tracing::warn!("schema 7 adds full-text search; resources stored before it are not in it until rewritten");
         conn.execute_batch(FTS_DDL)?;
+        conn.execute_batch("PRAGMA user_version = 7")?;
+        found = 7;
+    }
+    if found == 7 {
+        // Schema 8 writes bodies compressed (see `body`); the TEXT bodies already stored read as
+        // they are, so nothing is rewritten. The number changes so that an older Weave refuses
+        // the store instead of failing on its first compressed body.
         conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
         found = SCHEMA_VERSION;
     }

@@ -3,8 +3,16 @@
 //! The driver clause yields candidate row ids through its `(param, value)` index; every other
 //! clause is a correlated `EXISTS` probe through the `(rid, param)` index, so a compound query
 //! costs one index range scan plus a few point lookups per candidate, never a scan of the type.
+//!
+//! Contained resources (`_contained`, see [`contained`]) are rows of the same tables under
+//! virtual row ids, with their parameters in a namespace of their own: no search that does not
+//! ask for them can see them.
 
-use crate::query::{Clause, IndexTable, Predicate, Prefix, SearchPage, SearchQuery, SortKey, StringMatch, TotalMode, UriMatch};
+mod contained;
+pub(crate) use contained::{contained_ns, virtual_range, virtual_rid, LOCAL_ID};
+use contained::{is_contained_ns, owner_of};
+
+use crate::query::{Clause, Contained, IndexTable, Predicate, Prefix, SearchPage, SearchQuery, SortKey, StringMatch, TotalMode, UriMatch};
 use crate::StoreError;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params_from_iter, Connection};
@@ -259,6 +267,7 @@ fn pred_table(p: &Predicate) -> Option<&'static str> {
 /// A statement selecting the candidate row ids a predicate yields (resource type `ty`).
 fn driver_pred(p: &Predicate, ty: &str, sql: &mut Sql) {
     match p {
+        Predicate::Id(id) if is_contained_ns(ty) => driver_pred(&contained::local_id(id), ty, sql),
         Predicate::Id(id) => {
             sql.push("SELECT rid FROM resource WHERE deleted = 0 AND type = ").arg(ty.to_owned()).push(" AND id = ").arg(id.clone());
         }
@@ -338,6 +347,7 @@ pub(crate) const NARROW: i64 = 31 * 86_400_000_000;
 fn check_pred(p: &Predicate, ty: &str, rid: &str, sql: &mut Sql, depth: usize) {
     let d = depth;
     match p {
+        Predicate::Id(id) if is_contained_ns(ty) => check_pred(&contained::local_id(id), ty, rid, sql, depth),
         Predicate::Id(id) => {
             sql.push(&format!("(SELECT id FROM resource WHERE rid = {rid}) = ")).arg(id.clone());
         }
@@ -360,6 +370,8 @@ fn check_pred(p: &Predicate, ty: &str, rid: &str, sql: &mut Sql, depth: usize) {
             sql.push(")");
         }
         Predicate::LastUpdated { prefix, lo, hi } => {
+            // A contained resource has the lastUpdated of its container.
+            let rid = owner_of(ty, rid);
             let col = format!("(SELECT v{d}.last_updated FROM version v{d} JOIN resource rr{d} ON v{d}.seq = rr{d}.seq WHERE rr{d}.rid = {rid})");
             range_cond(sql, &col, &col, *prefix, *lo, *hi);
         }
@@ -429,39 +441,51 @@ fn check_clause(c: &Clause, ty: &str, rid: &str, sql: &mut Sql) {
 
 /// The FROM/WHERE part shared by the page and the count: `FROM (driver) d JOIN resource r … WHERE …`.
 fn from_where(q: &SearchQuery, ty: &str, sql: &mut Sql) {
-    let driver = q
-        .clauses
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| clause_rank(c).map(|r| (r, i)))
-        .min();
+    let driver = driver_clause(q);
     match driver {
-        Some((_, i)) => {
-            sql.push(" FROM (SELECT DISTINCT rid FROM (");
-            if let Some((k, prefix, lo, hi, upper)) = date_window(q, i) {
-                date_driver(sql, key(ty, k), prefix, lo, hi, Some(upper));
-            } else {
-                for (k, p) in q.clauses[i].any_of.iter().enumerate() {
-                    if k > 0 {
-                        sql.push(" UNION ");
-                    }
-                    driver_pred(p, ty, sql);
-                }
-            }
-            sql.push(")) d CROSS JOIN resource r ON r.rid = d.rid WHERE r.type = ").arg(ty.to_owned());
+        Some(i) => {
+            sql.push(" FROM ");
+            driven(q, ty, i, sql);
+            sql.push(" d CROSS JOIN resource r ON r.rid = d.rid WHERE r.type = ").arg(ty.to_owned());
         }
         None => {
             sql.push(" FROM resource r WHERE r.type = ").arg(ty.to_owned());
         }
     }
     sql.push(" AND r.deleted = 0");
+    other_clauses(q, ty, "r.rid", driver, sql);
+}
+
+/// The clause that drives: the one whose predicates all drive, the most selective.
+fn driver_clause(q: &SearchQuery) -> Option<usize> {
+    q.clauses.iter().enumerate().filter_map(|(i, c)| clause_rank(c).map(|r| (r, i))).min().map(|(_, i)| i)
+}
+
+/// `(SELECT DISTINCT rid FROM (…))`: the candidates of driver clause `i`.
+fn driven(q: &SearchQuery, ty: &str, i: usize, sql: &mut Sql) {
+    sql.push("(SELECT DISTINCT rid FROM (");
+    if let Some((k, prefix, lo, hi, upper)) = date_window(q, i) {
+        date_driver(sql, key(ty, k), prefix, lo, hi, Some(upper));
+    } else {
+        for (k, p) in q.clauses[i].any_of.iter().enumerate() {
+            if k > 0 {
+                sql.push(" UNION ");
+            }
+            driver_pred(p, ty, sql);
+        }
+    }
+    sql.push("))");
+}
+
+/// ` AND (clause)` for every clause but the driver, on row id `rid`.
+fn other_clauses(q: &SearchQuery, ty: &str, rid: &str, driver: Option<usize>, sql: &mut Sql) {
     for (k, c) in q.clauses.iter().enumerate() {
-        if driver.is_some_and(|(_, i)| i == k) {
+        if driver == Some(k) {
             // The driver's candidates (the union of its predicates' matches) satisfy this clause.
             continue;
         }
         sql.push(" AND ");
-        check_clause(c, ty, "r.rid", sql);
+        check_clause(c, ty, rid, sql);
     }
 }
 
@@ -483,33 +507,41 @@ fn date_window(q: &SearchQuery, driver: usize) -> Option<(&str, Prefix, i64, i64
 fn order_by(q: &SearchQuery, ty: &str, sql: &mut Sql) {
     sql.push(" ORDER BY ");
     for (key_, desc) in &q.sort {
-        let agg = if *desc { "MAX" } else { "MIN" };
         match key_ {
             SortKey::Id => sql.push("r.id"),
             SortKey::LastUpdated => sql.push("(SELECT last_updated FROM version WHERE seq = r.seq)"),
-            SortKey::Param { param, table } => {
-                let col = match table {
-                    IndexTable::String => "norm",
-                    IndexTable::Token => "code",
-                    IndexTable::Reference => "target_id",
-                    IndexTable::Date => if *desc { "hi" } else { "lo" },
-                    IndexTable::Number | IndexTable::Quantity => "value",
-                    IndexTable::Uri => "uri",
-                };
-                sql.push(&format!("(SELECT {agg}({col}) FROM {} s WHERE s.rid = r.rid AND s.param = ", table_of(*table)))
-                    .arg(key(ty, param))
-                    .push(")")
-            }
+            SortKey::Param { param, table } => sort_value(sql, param, *table, *desc, ty, "r.rid"),
         };
         sql.push(if *desc { " DESC, " } else { " ASC, " });
     }
     sql.push("r.rid ASC");
 }
 
+/// The value a resource (row id `rid`) sorts by on a parameter: its least value ascending, its
+/// greatest descending.
+fn sort_value<'s>(sql: &'s mut Sql, param: &str, table: IndexTable, desc: bool, ty: &str, rid: &str) -> &'s mut Sql {
+    let agg = if desc { "MAX" } else { "MIN" };
+    let col = match table {
+        IndexTable::String => "norm",
+        IndexTable::Token => "code",
+        IndexTable::Reference => "target_id",
+        IndexTable::Date => if desc { "hi" } else { "lo" },
+        IndexTable::Number | IndexTable::Quantity => "value",
+        IndexTable::Uri => "uri",
+    };
+    sql.push(&format!("(SELECT {agg}({col}) FROM {} s WHERE s.rid = {rid} AND s.param = ", table_of(table)))
+        .arg(key(ty, param))
+        .push(")")
+}
+
 /// Builds the page statement of a query (for `EXPLAIN QUERY PLAN` tests too).
 pub(crate) fn page_sql(q: &SearchQuery) -> Result<Sql, StoreError> {
     let ty = q.resource_type.as_deref().ok_or_else(|| StoreError::Invalid("a search needs a resource type".into()))?;
     let mut sql = Sql::default();
+    if q.contained != Contained::Exclude {
+        contained::select(q, ty, &mut sql, true);
+        return Ok(sql);
+    }
     sql.push("SELECT r.type, r.id, r.rid");
     from_where(q, ty, &mut sql);
     if let (Some(after), true) = (q.after, q.sort.is_empty()) {
@@ -525,11 +557,15 @@ pub(crate) fn page_sql(q: &SearchQuery) -> Result<Sql, StoreError> {
 pub(crate) fn search(c: &Connection, q: &SearchQuery) -> Result<SearchPage, StoreError> {
     let sql = page_sql(q)?;
     let mut st = c.prepare_cached(&sql.text)?;
-    let mut matches = st
-        .query_map(params_from_iter(sql.args.iter()), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<Result<Vec<(String, String, i64)>, _>>()?;
-    let more = matches.len() > q.count;
-    matches.truncate(q.count);
+    let with_local = q.contained != Contained::Exclude;
+    let rows = st
+        .query_map(params_from_iter(sql.args.iter()), |r| {
+            let local: Option<String> = if with_local { r.get(3)? } else { None };
+            Ok(((r.get(0)?, r.get(1)?, r.get(2)?), local))
+        })?
+        .collect::<Result<Vec<((String, String, i64), Option<String>)>, _>>()?;
+    let more = rows.len() > q.count;
+    let (matches, contained): (Vec<_>, Vec<_>) = rows.into_iter().take(q.count).unzip();
     let total = match q.total {
         TotalMode::None => None,
         // The last page tells the total without counting.
@@ -540,13 +576,19 @@ pub(crate) fn search(c: &Connection, q: &SearchQuery) -> Result<SearchPage, Stor
         TotalMode::Accurate => {
             let ty = q.resource_type.as_deref().unwrap_or_default();
             let mut count = Sql::default();
-            count.push("SELECT COUNT(*)");
-            from_where(q, ty, &mut count);
+            if q.contained == Contained::Exclude {
+                count.push("SELECT COUNT(*)");
+                from_where(q, ty, &mut count);
+            } else {
+                count.push("SELECT COUNT(*) FROM (");
+                contained::select(q, ty, &mut count, false);
+                count.push(")");
+            }
             let n: i64 = c.prepare_cached(&count.text)?.query_row(params_from_iter(count.args.iter()), |r| r.get(0))?;
             Some(u64::try_from(n).unwrap_or(0))
         }
     };
-    Ok(SearchPage { matches, total, more })
+    Ok(SearchPage { matches, contained, total, more })
 }
 
 /// The query plan SQLite chooses for a query's page statement, one line per step.

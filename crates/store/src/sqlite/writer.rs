@@ -176,7 +176,7 @@ impl SqliteTx<'_> {
         ty: &str,
         version: i64,
         method: Method,
-        body: Option<&str>,
+        body: Option<&[u8]>,
     ) -> Result<i64, StoreError> {
         let seq = self.take_seq();
         let mut st = self.conn.prepare_cached(
@@ -194,6 +194,16 @@ impl SqliteTx<'_> {
         }
         let mut st = self.conn.prepare_cached("DELETE FROM idx_fts WHERE rowid = ?1")?;
         st.execute([rid])?;
+        // Its contained resources' rows, under its range of virtual row ids. Each of them has a
+        // marker token row, so one probe tells whether there is anything to delete.
+        let Some((lo, hi)) = super::search::virtual_range(rid) else { return Ok(()) };
+        let mut probe = self.conn.prepare_cached("SELECT 1 FROM idx_token WHERE rid BETWEEN ?1 AND ?2 LIMIT 1")?;
+        if probe.exists([lo, hi])? {
+            for table in INDEX_TABLES {
+                let mut st = self.conn.prepare_cached(&format!("DELETE FROM {table} WHERE rid BETWEEN ?1 AND ?2"))?;
+                st.execute([lo, hi])?;
+            }
+        }
         Ok(())
     }
 
@@ -235,12 +245,12 @@ impl WriteTx for SqliteTx<'_> {
         index: &IndexEntries,
     ) -> Result<Written, StoreError> {
         let existing = self.current_row(ty, id)?;
+        let body = prepared.stored();
         self.wrote = true;
         let version = existing.map_or(1, |(_, v, _)| v + 1);
-        let body = prepared.render(u64::try_from(version).unwrap_or(0), self.now);
         let (rid, seq) = match existing {
             Some((rid, _, _)) => {
-                let seq = self.insert_version(rid, ty, version, method, Some(&body))?;
+                let seq = self.insert_version(rid, ty, version, method, Some(body))?;
                 let mut st = self.conn.prepare_cached(
                     "UPDATE resource SET version = ?2, seq = ?3, deleted = 0 WHERE rid = ?1",
                 )?;
@@ -255,7 +265,7 @@ impl WriteTx for SqliteTx<'_> {
                 )?;
                 st.execute((ty, id, version, seq))?;
                 let rid = self.conn.last_insert_rowid();
-                let seq = self.insert_version(rid, ty, version, method, Some(&body))?;
+                let seq = self.insert_version(rid, ty, version, method, Some(body))?;
                 (rid, seq)
             }
         };
