@@ -8,6 +8,7 @@
 //! described in `crates/fhir/data/README.md`; the reader is `weave_fhir::model::load`.
 
 mod dict;
+mod hierarchies;
 mod out;
 mod search;
 mod structures;
@@ -47,6 +48,16 @@ fn main() -> Result<()> {
     );
     for url in &vs.not_expanded {
         eprintln!("  not expanded: {url}");
+    }
+
+    let h = hierarchies::generate(&vs_bundle)?;
+    write(&out_dir, "hierarchies.tsv", &h.text)?;
+    eprintln!(
+        "code system hierarchies: {} systems, {} codes, {} is-a relations",
+        h.n_systems, h.n_codes, h.n_edges
+    );
+    for (url, reason) in &h.skipped {
+        eprintln!("  hierarchy skipped: {url}: {reason}");
     }
 
     let sp = read_json(&defs.join("search-parameters.json"))?;

@@ -3,8 +3,9 @@
 //!
 //! [`Terminology`] is what the query parser consults. [`Resolver`] implements it over a
 //! [`Source`] of ValueSet and CodeSystem resources (the server's store; [`NoSource`] for none),
-//! falling back to the R4 value sets compiled into the model, and caches what it computes
-//! (expansions per canonical, hierarchies per code system) until [`Resolver::invalidate`].
+//! falling back to the R4 value sets and the FHIR-defined code system hierarchies compiled into
+//! the model, and caches what it computes (expansions per canonical, hierarchies per code system)
+//! until [`Resolver::invalidate`].
 //!
 //! What expands: `compose.include` with a `concept` list, a whole system (every code of a
 //! CodeSystem held in full), `filter`s (`is-a`, `descendent-of`, `is-not-a`, `generalizes`, `=`
@@ -12,7 +13,10 @@
 //! imports (intersected with each other and with the system part), `compose.exclude`; a stored
 //! `expansion.contains` (nested) when the compose cannot be expanded or is absent. A CodeSystem's
 //! hierarchy comes from nested `concept.concept` and from `parent` / `subsumedBy` / `child`
-//! properties. Anything that cannot be expanded in full is an error that says why — never a
+//! properties. A code system the source does not hold is looked up among the model's
+//! hierarchies (`weave_fhir::model::CodeHierarchy`: the complete R4 core code systems with an
+//! is-a hierarchy, when no version or their own is asked for); those know codes and relations
+//! but not other properties, so a property filter on one is an error. Anything that cannot be expanded in full is an error that says why — never a
 //! partial set — and no set may exceed [`MAX_CODES`].
 
 use serde_json::Value;
@@ -167,8 +171,11 @@ impl<S: Source> Resolver<S> {
             }
             c.generation
         };
-        let cs = self.source.code_system(system, version)?.ok_or_else(|| TerminologyError::UnknownSystem(system.to_owned()))?;
-        let h = Arc::new(Hierarchy::from_code_system(&cs).map_err(|reason| TerminologyError::UnusableSystem { system: system.to_owned(), reason })?);
+        let h = match self.source.code_system(system, version)? {
+            Some(cs) => Hierarchy::from_code_system(&cs).map_err(|reason| TerminologyError::UnusableSystem { system: system.to_owned(), reason })?,
+            None => builtin_hierarchy(system, version).ok_or_else(|| TerminologyError::UnknownSystem(system.to_owned()))?,
+        };
+        let h = Arc::new(h);
         let mut c = self.lock();
         if c.generation == generation {
             c.systems.insert(key, Arc::clone(&h));
@@ -320,6 +327,25 @@ fn builtin_value_set(url: &str) -> Option<Expansion> {
     Some(Expansion { codes: vs.codes.iter().map(|c| (c.system.clone(), c.code.clone())).collect() })
 }
 
+/// The hierarchy of a FHIR-defined code system compiled into the model, when the model has one
+/// of the version asked for (any, when none is).
+fn builtin_hierarchy(system: &str, version: Option<&str>) -> Option<Hierarchy> {
+    let m = r4().code_system_hierarchy(system)?;
+    if version.is_some_and(|v| m.version() != Some(v)) {
+        return None;
+    }
+    let mut h = Hierarchy { properties_unknown: true, ..Hierarchy::default() };
+    for code in m.codes() {
+        h.add(code);
+    }
+    for parent in 0..m.len() {
+        for &child in m.child_indexes(parent as u32) {
+            h.link(parent, child as usize);
+        }
+    }
+    Some(h)
+}
+
 /// A stored `expansion.contains` (nested), when present and complete (no `offset`; `total`, if
 /// given, no more than the entries it holds; every code with its system). Abstract entries are
 /// headings, not codes.
@@ -357,6 +383,9 @@ pub struct Hierarchy {
     children: Vec<Vec<usize>>,
     /// Per concept: (property code, value as text).
     properties: Vec<Vec<(String, String)>>,
+    /// True when only codes and relations are known (a hierarchy from the model): a filter on
+    /// another property cannot be answered.
+    properties_unknown: bool,
 }
 
 impl Hierarchy {
@@ -460,6 +489,9 @@ impl Hierarchy {
         let mut on = vec![false; self.codes.len()];
         let mark = |on: &mut Vec<bool>, set: Vec<usize>| set.into_iter().for_each(|i| on[i] = true);
         let is_code = matches!(property, "concept" | "code");
+        if !is_code && self.properties_unknown {
+            return Err(format!("the property '{property}' of its code system is not known to this server"));
+        }
         let known = |code: &str| self.index_of(code).ok_or_else(|| format!("the filter names '{code}', which its code system does not define"));
         match op {
             "is-a" | "descendent-of" | "is-not-a" | "generalizes" if is_code => {
@@ -678,6 +710,35 @@ mod tests {
         let gender = builtin().expand("http://hl7.org/fhir/ValueSet/administrative-gender").unwrap();
         assert!(gender.contains("http://hl7.org/fhir/administrative-gender", "female"));
         assert!(matches!(builtin().subsumed(SYS, "x", Direction::Below), Err(TerminologyError::UnknownSystem(_))));
+    }
+
+    const ISSUE: &str = "http://hl7.org/fhir/issue-type";
+
+    #[test]
+    fn fhir_defined_hierarchies_come_from_the_model() {
+        let t = builtin();
+        assert_eq!(codes(&t.subsumed(ISSUE, "not-found", Direction::Below).unwrap()), ["deleted", "not-found"]);
+        assert_eq!(codes(&t.subsumed(ISSUE, "deleted", Direction::Above).unwrap()), ["deleted", "not-found", "processing"]);
+        assert_eq!(t.subsumed(ISSUE, "processing", Direction::Below).unwrap().len(), 12, "processing, its 10 children and deleted");
+        assert_eq!(codes(&t.subsumed(ISSUE, "informational", Direction::Below).unwrap()), ["informational"]);
+        assert!(matches!(t.subsumed(ISSUE, "nope", Direction::Below), Err(TerminologyError::UnknownCode { .. })));
+        assert!(t.hierarchy(ISSUE, Some("4.0.1")).is_ok());
+        assert!(matches!(t.hierarchy(ISSUE, Some("9.9")), Err(TerminologyError::UnknownSystem(_))));
+        // A flat FHIR code system has no hierarchy in the model.
+        assert!(matches!(t.subsumed("http://hl7.org/fhir/administrative-gender", "male", Direction::Below), Err(TerminologyError::UnknownSystem(_))));
+        let h = t.hierarchy(ISSUE, None).unwrap();
+        let status = h.filter(&json!({"property": "status", "op": "=", "value": "deprecated"}));
+        assert!(status.unwrap_err().contains("'status'"), "a property the model does not keep");
+    }
+
+    #[test]
+    fn a_stored_code_system_comes_before_the_model() {
+        let t = Mem::with(&[json!({"resourceType": "CodeSystem", "url": ISSUE, "content": "complete",
+            "concept": [{"code": "processing", "concept": [{"code": "mine"}]}]})]);
+        assert_eq!(codes(&t.subsumed(ISSUE, "processing", Direction::Below).unwrap()), ["mine", "processing"]);
+        let u = Mem::with(&[vs("http://x/vs/issues", json!({"include": [{"system": ISSUE, "filter": [
+            {"property": "concept", "op": "descendent-of", "value": "invalid"}]}]}))]);
+        assert_eq!(codes(&u.expand("http://x/vs/issues").unwrap()), ["invariant", "required", "structure", "value"]);
     }
 
     #[test]

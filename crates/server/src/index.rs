@@ -63,6 +63,8 @@ pub fn supported_params(indexer: &Indexer, t: &str) -> Vec<Value> {
         json!({"name": "_text", "type": "string", "definition": "http://hl7.org/fhir/SearchParameter/DomainResource-text"}),
         json!({"name": "_content", "type": "string", "definition": "http://hl7.org/fhir/SearchParameter/Resource-content"}),
         json!({"name": "_list", "type": "token", "definition": "http://hl7.org/fhir/SearchParameter/Resource-list"}),
+        json!({"name": "_contained", "type": "token", "documentation": "false (default) | true | both: search resources contained in others; every clause holds on one contained resource"}),
+        json!({"name": "_containedType", "type": "token", "documentation": "container (default) | contained: return the containers, or the contained resources with a '#' fullUrl"}),
     ];
     for code in indexer.composite_codes(t) {
         out.push(json!({ "name": code, "type": "composite" }));

@@ -3,7 +3,7 @@
 
 use super::index::{build_nodes, NodeId, NodeInput, Origin};
 use super::{
-    Binding, BindingStrength, ElementDef, Model, ModelError, SearchParamComponent, SearchParamDef,
+    Binding, BindingStrength, CodeHierarchy, ElementDef, Model, ModelError, SearchParamComponent, SearchParamDef,
     SearchParamType, TypeDef, TypeKind, TypeRef, ValueSetCode, ValueSetDef,
 };
 use crate::fxhash::FxHashMap;
@@ -12,6 +12,7 @@ const TYPES: &str = include_str!("../../data/types.tsv");
 const VALUE_SETS: &str = include_str!("../../data/valuesets.tsv");
 const SEARCH: &str = include_str!("../../data/search.tsv");
 const COMPARTMENT: &str = include_str!("../../data/compartment-patient.tsv");
+const HIERARCHIES: &str = include_str!("../../data/hierarchies.tsv");
 
 const SD_PREFIX: &str = "http://hl7.org/fhir/StructureDefinition/";
 const VS_PREFIX: &str = "http://hl7.org/fhir/ValueSet/";
@@ -65,13 +66,15 @@ impl Model {
         let value_sets = parse_value_sets()?;
         let search_all = parse_search()?;
         let compartment = parse_compartment()?;
-        Ok(assemble(
-            types,
-            elements,
-            value_sets,
-            search_all,
-            compartment,
-        ))
+        let hierarchies = parse_hierarchies(HIERARCHIES)?;
+        let mut model = assemble(types, elements, value_sets, search_all, compartment);
+        model.hierarchy_by_url = hierarchies
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.url(), i as u32))
+            .collect();
+        model.hierarchies = hierarchies;
+        Ok(model)
     }
 }
 
@@ -278,6 +281,78 @@ fn parse_compartment() -> Result<FxHashMap<Box<str>, Vec<String>>, ModelError> {
     Ok(out)
 }
 
+/// One code system being read from `hierarchies.tsv`.
+struct PendingHierarchy {
+    /// The line of its `S`.
+    line: usize,
+    url: &'static str,
+    version: Option<&'static str>,
+    codes: Vec<&'static str>,
+    /// (line, child index, parent code), resolved when the system is complete.
+    parents: Vec<(usize, u32, &'static str)>,
+}
+
+impl PendingHierarchy {
+    fn finish(self) -> Result<CodeHierarchy, ModelError> {
+        let index: FxHashMap<&str, u32> = self
+            .codes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (*c, i as u32))
+            .collect();
+        if index.len() != self.codes.len() {
+            return Err(err(F_HIER, self.line, format!("{}: a code is listed twice", self.url)));
+        }
+        let edges = self
+            .parents
+            .iter()
+            .map(|&(line, child, parent)| {
+                index.get(parent).map(|&p| (p, child)).ok_or_else(|| {
+                    err(F_HIER, line, format!("parent '{parent}' is not a code of {}", self.url))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(CodeHierarchy::new(self.url, self.version, self.codes, &edges))
+    }
+}
+
+const F_HIER: &str = "hierarchies.tsv";
+
+/// `S  url  version` starts a code system, `C  code  parent…` lists one of its codes.
+pub(super) fn parse_hierarchies(text: &'static str) -> Result<Vec<CodeHierarchy>, ModelError> {
+    let mut out = Vec::new();
+    let mut current: Option<PendingHierarchy> = None;
+    for (n, f) in lines(text) {
+        match f.as_slice() {
+            ["S", url, version] => {
+                if let Some(done) = current.take() {
+                    out.push(done.finish()?);
+                }
+                current = Some(PendingHierarchy {
+                    line: n,
+                    url,
+                    version: (!version.is_empty()).then_some(*version),
+                    codes: Vec::new(),
+                    parents: Vec::new(),
+                });
+            }
+            ["C", code, parents @ ..] => {
+                let h = current
+                    .as_mut()
+                    .ok_or_else(|| err(F_HIER, n, "code before code system"))?;
+                let child = h.codes.len() as u32;
+                h.codes.push(code);
+                h.parents.extend(parents.iter().map(|p| (n, child, *p)));
+            }
+            _ => return Err(err(F_HIER, n, "unexpected line")),
+        }
+    }
+    if let Some(done) = current {
+        out.push(done.finish()?);
+    }
+    Ok(out)
+}
+
 /// Builds indexes and nodes.
 fn assemble(
     types: Vec<TypeDef>,
@@ -364,6 +439,8 @@ fn assemble(
         value_sets,
         vs_by_url,
         compartment,
+        hierarchies: Vec::new(),
+        hierarchy_by_url: FxHashMap::default(),
     };
     index_search(&mut model);
     model

@@ -261,3 +261,57 @@ fn json_property_names_do_not_collide() {
         assert_eq!(node.by_name.len(), node.all.len());
     }
 }
+
+#[test]
+fn code_system_hierarchies() {
+    let m = r4();
+    let issue = "http://hl7.org/fhir/issue-type";
+    let h = m.code_system_hierarchy(issue).expect("issue-type hierarchy");
+    assert_eq!((h.url(), h.version()), (issue, Some("4.0.1")));
+    assert_eq!(h.len(), 31, "every code, roots and leaves too");
+    assert_eq!(m.code_system_parents(issue, "deleted"), Some(vec!["not-found"]));
+    assert_eq!(m.code_system_parents(issue, "not-found"), Some(vec!["processing"]));
+    assert_eq!(m.code_system_parents(issue, "processing"), Some(vec![]));
+    assert_eq!(
+        m.code_system_children(issue, "invalid"),
+        Some(vec!["structure", "required", "value", "invariant"])
+    );
+    assert_eq!(m.code_system_children(issue, "informational"), Some(vec![]));
+    assert_eq!(m.code_system_children(issue, "no-such-code"), None);
+    assert!(m.code_system_hierarchy(&format!("{issue}|4.0.1")).is_some());
+    // data-absent-reason: asked-unknown ⊂ unknown (nested concepts, no hierarchyMeaning).
+    let dar = "http://terminology.hl7.org/CodeSystem/data-absent-reason";
+    assert_eq!(m.code_system_parents(dar, "asked-unknown"), Some(vec!["unknown"]));
+    // Flat systems, example-content systems and unknown systems have none.
+    assert!(m.code_system_hierarchy("http://hl7.org/fhir/administrative-gender").is_none());
+    assert!(m
+        .code_system_hierarchy("http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason")
+        .is_none());
+    assert_eq!(m.code_system_children("http://example.org/none", "x"), None);
+    // Indexes agree with codes, both ways, for every relation held.
+    let mut relations = 0;
+    for h in m.code_system_hierarchies() {
+        for (i, code) in h.codes().iter().enumerate() {
+            let i = i as u32;
+            assert_eq!(h.index_of(code), Some(i));
+            for &c in h.child_indexes(i) {
+                assert!(h.parent_indexes(c).contains(&i), "{} {code}", h.url());
+                relations += 1;
+            }
+        }
+    }
+    assert_eq!((m.code_system_hierarchies().len(), relations), (24, 144));
+}
+
+#[test]
+fn hierarchy_lines_are_checked() {
+    let ok = load::parse_hierarchies("S\thttp://x\t\nC\ta\nC\tb\ta\nC\tc\ta\tb\n").expect("valid");
+    assert_eq!(ok.len(), 1);
+    assert_eq!(ok[0].version(), None);
+    assert_eq!(ok[0].parents("c").collect::<Vec<_>>(), ["a", "b"]);
+    assert_eq!(ok[0].children("a").collect::<Vec<_>>(), ["b", "c"]);
+    assert_eq!(ok[0].parent_indexes(99), &[] as &[u32]);
+    for bad in ["C\ta\n", "S\thttp://x\t\nC\tb\tzz\n", "S\thttp://x\t\nC\ta\nC\ta\n", "X\t1\n"] {
+        assert!(load::parse_hierarchies(bad).is_err(), "{bad:?}");
+    }
+}

@@ -1,6 +1,6 @@
 //! Token `:below`, `:above`, `:in` and `:not-in` against a terminology holding a CodeSystem with
 //! a hierarchy and ValueSets over it, through the real store; also inside `_has`, chains and
-//! union parameters.
+//! union parameters; and the FHIR-defined code system hierarchies of the model, with nothing stored.
 
 use crate::data::Fixture;
 use crate::spec_examples::Checks;
@@ -110,6 +110,60 @@ fn the_code_budget_holds_across_a_search() {
     for query in [format!("combo-code:below={big}|top"), format!("code:below={big}|top&code:below={big}|c1")] {
         let got = f.try_ids_with("Observation", &query, &t);
         c.record(got.as_ref().is_err_and(|e| e.contains("more than the")), || format!("{query}: {got:?}"));
+    }
+    c.finish();
+}
+
+/// `:below` / `:above` and `is-a` filters on FHIR-defined code systems (condition-clinical:
+/// active ⊃ {recurrence, relapse}, inactive ⊃ {remission, resolved}; condition-ver-status:
+/// unconfirmed ⊃ {provisional, differential}) answer from the model, with nothing stored.
+#[test]
+fn fhir_defined_hierarchies_need_no_stored_code_system() {
+    const CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
+    const VERIFICATION: &str = "http://terminology.hl7.org/CodeSystem/condition-ver-status";
+    let mut c = Checks::default();
+    let condition = |id: &str, clinical: &str, verification: &str| {
+        json!({"resourceType": "Condition", "id": id, "subject": {"reference": "Patient/p"},
+               "clinicalStatus": {"coding": [{"system": CLINICAL, "code": clinical}]},
+               "verificationStatus": {"coding": [{"system": VERIFICATION, "code": verification}]}})
+    };
+    let f = Fixture::new(&[
+        condition("act", "active", "confirmed"),
+        condition("rec", "recurrence", "provisional"),
+        condition("rem", "remission", "differential"),
+        condition("res", "resolved", "unconfirmed"),
+        condition("ina", "inactive", "refuted"),
+    ]);
+    let with_vs = Resolver::new(Defs(vec![json!({"resourceType": "ValueSet", "url": "http://x/vs/inactive", "compose": {"include": [
+        {"system": CLINICAL, "filter": [{"property": "concept", "op": "is-a", "value": "inactive"}]}]}}),
+        json!({"resourceType": "ValueSet", "url": "http://x/vs/active-above", "compose": {"include": [
+        {"system": CLINICAL, "filter": [{"property": "concept", "op": "generalizes", "value": "relapse"}]}]}}),
+        json!({"resourceType": "ValueSet", "url": "http://x/vs/by-property", "compose": {"include": [
+        {"system": CLINICAL, "filter": [{"property": "status", "op": "=", "value": "x"}]}]}})]));
+    let builtin = weave_search::terminology::builtin();
+    for (query, want, term) in [
+        (format!("clinical-status:below={CLINICAL}|inactive"), vec!["ina", "rem", "res"], builtin as &dyn weave_search::terminology::Terminology),
+        (format!("clinical-status:below={CLINICAL}|active"), vec!["act", "rec"], builtin),
+        (format!("clinical-status:above={CLINICAL}|relapse"), vec!["act"], builtin),
+        (format!("clinical-status:above={CLINICAL}|remission"), vec!["ina", "rem"], builtin),
+        (format!("verification-status:below={VERIFICATION}|unconfirmed"), vec!["rec", "rem", "res"], builtin),
+        (format!("verification-status:below={VERIFICATION}|unconfirmed&clinical-status:below={CLINICAL}|active"), vec!["rec"], builtin),
+        ("clinical-status:in=http://x/vs/inactive".to_owned(), vec!["ina", "rem", "res"], &with_vs),
+        ("clinical-status:not-in=http://x/vs/inactive".to_owned(), vec!["act", "rec"], &with_vs),
+        ("clinical-status:in=http://x/vs/active-above".to_owned(), vec!["act"], &with_vs),
+        (format!("clinical-status:below={CLINICAL}|remission"), vec!["rem"], &with_vs),
+    ] {
+        let got = f.try_ids_with("Condition", &query, term);
+        let want: Vec<String> = want.into_iter().map(str::to_owned).collect();
+        c.record(got.as_ref() == Ok(&want), || format!("{query}: expected {want:?}, got {got:?}"));
+    }
+    for (query, why) in [
+        (format!("clinical-status:below={CLINICAL}|nope"), "nope"),
+        ("clinical-status:below=http://hl7.org/fhir/administrative-gender|male".to_owned(), "administrative-gender"),
+        ("clinical-status:in=http://x/vs/by-property".to_owned(), "status"),
+    ] {
+        let got = f.try_ids_with("Condition", &query, &with_vs);
+        c.record(got.as_ref().is_err_and(|e| e.contains(why)), || format!("{query}: expected an error about {why}, got {got:?}"));
     }
     c.finish();
 }
