@@ -3,7 +3,9 @@
 
 use crate::extract;
 use serde_json::Value;
+use crate::terminology::Terminology;
 use std::collections::HashMap;
+use std::sync::Arc;
 use weave_fhir::model::{SearchParamDef, SearchParamType};
 use weave_fhir::r4;
 use weave_fhirpath::{EvalContext, Expression};
@@ -29,6 +31,9 @@ pub struct Indexer {
     composites: HashMap<String, Vec<crate::composite::Composite>>,
     /// (type, code, reason) of parameters that could not be compiled.
     skipped: Vec<(String, String, String)>,
+    /// What conditional searches made with this indexer resolve `:in`, `:not-in`, `:below` and
+    /// `:above` against (the model's value sets and hierarchies when none is set).
+    terminology: Option<Arc<dyn Terminology>>,
 }
 
 impl Indexer {
@@ -82,12 +87,28 @@ impl Indexer {
             by_type.insert(t.to_owned(), params);
             composites.insert(t.to_owned(), comps);
         }
-        Indexer { base_url: base_url.trim_end_matches('/').to_owned(), by_type, composites, skipped }
+        Indexer { base_url: base_url.trim_end_matches('/').to_owned(), by_type, composites, skipped, terminology: None }
     }
 
     /// The server's base URL (absolute references under it are local).
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// This indexer with the terminology its conditional searches use (see [`Indexer::terminology`]).
+    #[must_use]
+    pub fn with_terminology(mut self, terminology: Arc<dyn Terminology>) -> Indexer {
+        self.terminology = Some(terminology);
+        self
+    }
+
+    /// The terminology for searches parsed where only the indexer is at hand (conditional
+    /// interactions inside write jobs): the server's, or the model's value sets and hierarchies.
+    pub fn terminology(&self) -> &dyn Terminology {
+        match &self.terminology {
+            Some(t) => t.as_ref(),
+            None => crate::terminology::builtin(),
+        }
     }
 
     /// The indexed parameters of a type.

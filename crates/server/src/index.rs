@@ -34,7 +34,8 @@ fn conditional(indexer: &Indexer, t: &str, cond: &str) -> Result<ParsedSearch, A
     if pairs.is_empty() {
         return Err(ApiError::invalid(format!("the condition on {t} has no search parameters")));
     }
-    let mut parsed = parse_query(t, &pairs, true, indexer.base_url(), 2, 2)?;
+    // Inside a write job the stored definitions are read as last committed.
+    let mut parsed = parse_query_with(t, &pairs, true, indexer.base_url(), 2, 2, indexer.terminology())?;
     parsed.query.count = 2;
     parsed.query.total = TotalMode::None;
     Ok(parsed)

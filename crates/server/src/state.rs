@@ -48,9 +48,10 @@ pub struct AppState {
 impl AppState {
     /// State over a store with a configuration; compiles the search parameters.
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> AppState {
-        let indexer = Arc::new(std::sync::RwLock::new(Arc::new(Indexer::new(&config.base_url))));
-        let identity = Arc::new(crate::identity::Identity::default());
         let terminology = Arc::new(crate::terminology::StoreTerminology::new(Arc::clone(&store)));
+        let indexer = Indexer::new(&config.base_url).with_terminology(terminology.clone());
+        let indexer = Arc::new(std::sync::RwLock::new(Arc::new(indexer)));
+        let identity = Arc::new(crate::identity::Identity::default());
         AppState { store, config: Arc::new(config), indexer, identity, lanes: Arc::default(), reindexer: Arc::default(), terminology }
     }
 
@@ -61,6 +62,7 @@ impl AppState {
 
     /// Puts new compiled search parameters in force (`$reindex`).
     pub fn set_indexer(&self, indexer: Indexer) {
+        let indexer = indexer.with_terminology(self.terminology.clone());
         *self.indexer.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(indexer);
     }
 

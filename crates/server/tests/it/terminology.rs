@@ -158,3 +158,27 @@ async fn changing_the_value_set_changes_the_answer() {
     let diag = s.get(&format!("/Observation?{}", q("code:in", VS))).send().await.outcome(StatusCode::BAD_REQUEST);
     assert!(diag.contains("not one this server holds"), "{diag}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conditional_interactions_use_the_stored_terminology_too() {
+    let s = Server::new();
+    s.create(&code_system()).await;
+    s.create(&value_set("hypertension")).await;
+    let (htn, _) = s.create(&observation(Some(SYS), "malignant-htn")).await;
+    let cond = q("code:in", VS);
+    // `If-None-Exist` finds the Observation through the stored ValueSet: nothing is created.
+    let again = s.post("/Observation").header("if-none-exist", &cond).json(&observation(Some(SYS), "hypertension")).send().await;
+    assert_eq!(again.expect(StatusCode::OK).json()["id"], json!(htn));
+    // A conditional reference inside a transaction resolves through a stored hierarchy.
+    let report = json!({"resourceType": "DiagnosticReport", "status": "final", "code": {"text": "r"},
+        "result": [{"reference": format!("Observation?{}", q("code:below", &format!("{SYS}|cardio")))}]});
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": report, "request": {"method": "POST", "url": "DiagnosticReport"}}]});
+    let b = s.post("/").json(&bundle).send().await.expect(StatusCode::OK).json();
+    let location = b["entry"][0]["response"]["location"].as_str().unwrap_or_default().to_owned();
+    let stored = s.get(&format!("/{}", location.split("/_history").next().unwrap_or_default())).send().await.expect(StatusCode::OK).json();
+    assert_eq!(stored["result"][0]["reference"], json!(format!("Observation/{htn}")));
+    // What the terminology cannot answer is still a 400 naming why.
+    let bad = s.post("/Observation").header("if-none-exist", &q("code:in", "http://example.org/none")).json(&observation(None, "x")).send().await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
