@@ -13,7 +13,7 @@ use axum::response::Response;
 use serde_json::{json, Value};
 use weave_fhir::model::SearchParamType;
 use weave_fhir::outcome::{operation_outcome, Issue, IssueType, Severity};
-use weave_search::{parse_query, parse_query_with, Indexer, ParsedSearch, SearchError};
+use weave_search::{parse_query_with, Indexer, ParsedSearch, SearchError};
 use weave_store::query::{Clause, Contained, ContainedType, TotalMode};
 use weave_store::{Stored, WriteTx};
 
@@ -49,11 +49,17 @@ pub fn find(tx: &mut dyn WriteTx, indexer: &Indexer, t: &str, cond: &str) -> Res
     Ok(page.matches.into_iter().map(|(_, id, _)| id).collect())
 }
 
-/// Like [`find`], against the committed state.
+/// Like [`find`], against the committed state; parsed on the blocking thread too, since its
+/// terminology may read definitions from the store.
 pub async fn find_now(state: &AppState, t: &str, cond: &str) -> Result<Vec<String>, ApiError> {
-    let parsed = conditional(&state.indexer(), t, cond)?;
-    let page = blocking(state, move |s| s.search(&parsed.query)).await?;
-    Ok(page.matches.into_iter().map(|(_, id, _)| id).collect())
+    let (indexer, store, t, cond) = (state.indexer(), std::sync::Arc::clone(&state.store), t.to_owned(), cond.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let parsed = conditional(&indexer, &t, &cond)?;
+        let page = store.search(&parsed.query)?;
+        Ok(page.matches.into_iter().map(|(_, id, _)| id).collect())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("store task failed: {e}")))?
 }
 
 /// The CapabilityStatement `searchParam` list of a type: what the indexer really indexes.

@@ -3,9 +3,9 @@
 //! the R4 value sets of the model behind them.
 //!
 //! Expansions and hierarchies are cached. The cache follows the change feed: before answering,
-//! [`StoreTerminology`] reads the feed since the last position it saw and forgets everything when
-//! a ValueSet or CodeSystem was created, updated or deleted (by any path: REST, transactions,
-//! imports). When more changes than [`SCAN_LIMIT`] have gone by, it forgets without reading them.
+//! [`StoreTerminology`] asks the store for the newest change to a ValueSet or a CodeSystem (one
+//! index probe each) and forgets everything when it is newer than the last one it saw — a
+//! definition was created, updated or deleted by any path (REST, transactions, imports).
 //!
 //! When several current resources share a canonical url and no version is asked for, the one
 //! written last is used.
@@ -16,10 +16,6 @@ use weave_search::terminology::{Direction, Expansion, Resolver, Source, Terminol
 use weave_store::query::{Clause, Predicate, SearchQuery, UriMatch};
 use weave_store::Store;
 
-/// The most changes read to decide whether a definition changed; beyond it, the cache is dropped.
-pub const SCAN_LIMIT: i64 = 10_000;
-/// Changes read per page of the feed.
-const PAGE: usize = 1_000;
 /// The most resources sharing one canonical url that are considered.
 const MAX_SAME_URL: usize = 100;
 
@@ -65,7 +61,7 @@ impl Source for StoreSource {
 /// The terminology search consults, kept in step with the store.
 pub struct StoreTerminology {
     resolver: Resolver<StoreSource>,
-    /// The change feed position up to which the cache is known to be current.
+    /// The newest change to a definition that the cache reflects.
     seen: Mutex<i64>,
 }
 
@@ -77,30 +73,13 @@ impl StoreTerminology {
     /// Drops the cache when a ValueSet or CodeSystem changed since the last look.
     fn refresh(&self) -> Result<(), TerminologyError> {
         let store = &self.resolver.source().store;
-        let last = store.last_seq().map_err(unavailable)?;
+        let newest = store.last_seq_of("ValueSet").map_err(unavailable)?.max(store.last_seq_of("CodeSystem").map_err(unavailable)?);
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        if last <= *seen {
-            return Ok(());
-        }
-        if last - *seen > SCAN_LIMIT || self.changed(*seen, last)? {
+        if newest > *seen {
             self.resolver.invalidate();
+            *seen = newest;
         }
-        *seen = last;
         Ok(())
-    }
-
-    /// True when a ValueSet or CodeSystem is among the changes in `(after, upto]`.
-    fn changed(&self, mut after: i64, upto: i64) -> Result<bool, TerminologyError> {
-        let store = &self.resolver.source().store;
-        while after < upto {
-            let changes = store.changes(after, PAGE).map_err(unavailable)?;
-            let Some(last) = changes.last() else { break };
-            after = last.seq;
-            if changes.iter().any(|c| c.seq <= upto && matches!(c.resource_type.as_str(), "ValueSet" | "CodeSystem")) {
-                return Ok(true);
-            }
-        }
-        Ok(false)
     }
 }
 

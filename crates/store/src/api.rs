@@ -76,6 +76,9 @@ pub trait Store: Send + Sync + 'static {
     fn changes(&self, after_seq: i64, limit: usize) -> Result<Vec<Change>, StoreError>;
     /// The newest committed sequence number (0 for an empty store).
     fn last_seq(&self) -> Result<i64, StoreError>;
+    /// The sequence number of the newest committed change to a resource of `resource_type` (0 when
+    /// there is none): whether a type changed since a position, without reading the feed.
+    fn last_seq_of(&self, resource_type: &str) -> Result<i64, StoreError>;
     /// Number of live (not deleted) resources per type, sorted by type.
     fn counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
     /// Queues a write job; its outcome is delivered through the job itself.

@@ -261,6 +261,14 @@ impl Store for SqliteStore {
         })
     }
 
+    fn last_seq_of(&self, resource_type: &str) -> Result<i64, StoreError> {
+        self.with_reader(|c| {
+            // One probe of `version_type (type, seq)`.
+            let mut st = c.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM version WHERE type = ?1")?;
+            Ok(st.query_row([resource_type], |r| r.get(0))?)
+        })
+    }
+
     fn counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
         self.with_reader(|c| {
             let mut st = c.prepare_cached(

@@ -113,7 +113,7 @@ pub(super) fn select(q: &SearchQuery, ty: &str, sql: &mut Sql, page: bool) {
 /// The contained resources (of namespace `ns`) on which every clause holds: `(rid, vrid, s…)`.
 /// Without a clause that drives, every contained resource of the type (its marker rows).
 fn contained_part(q: &SearchQuery, ns: &str, sql: &mut Sql) {
-    sql.push(&format!("SELECT (-d.rid - 1) / {SLOTS} AS rid, d.rid AS vrid"));
+    sql.push(&format!("SELECT {} AS rid, d.rid AS vrid", owner_of(ns, "d.rid")));
     sort_values(q, ns, "d.rid", sql);
     sql.push(" FROM ");
     let driver = driver_clause(q);
