@@ -102,17 +102,18 @@ pub fn run(args: &MllpArgs) -> Result<()> {
     latencies.sort();
     let pct = |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p).round() as usize).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
     let n = latencies.len();
-    println!("| workload | messages | seconds | messages/s | ACK p50 ms | ACK p99 ms | CPU µs/message |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("| workload | messages | seconds | messages/s | ACK p50 ms | ACK p99 ms | CPU µs/message | KB written/message |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| ADT^A01 over MLLP, {} connections, durability {:?} | {n} | {:.1} | {:.0} | {:.1} | {:.1} | {:.0} |",
+        "| ADT^A01 over MLLP, {} connections, durability {:?} | {n} | {:.1} | {:.0} | {:.1} | {:.1} | {:.0} | {:.1} |",
         args.connections,
         args.durability,
         elapsed.as_secs_f64(),
         n as f64 / elapsed.as_secs_f64().max(1e-9),
         pct(0.5),
         pct(0.99),
-        usage.cpu_secs * 1e6 / n.max(1) as f64
+        usage.cpu_secs * 1e6 / n.max(1) as f64,
+        usage.write_bytes as f64 / 1024.0 / n.max(1) as f64
     );
     bench.finish();
     Ok(())

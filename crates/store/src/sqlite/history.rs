@@ -2,7 +2,7 @@
 
 use crate::{Change, HistoryPage, HistoryQuery, HistoryScope, IndexEntries, Method, StoreError};
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{params_from_iter, Connection, OptionalExtension, ToSql};
+use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
 /// The filter shared by a history page and its total: SQL text after `FROM version v` plus
 /// its parameters.
@@ -125,62 +125,63 @@ pub(crate) fn write_index(c: &Connection, rid: i64, ty: &str, ix: &IndexEntries)
 }
 
 /// Inserts the value rows of `ix` (not its full text or contained resources) under row id `rid`,
-/// their parameters qualified by `ty`.
+/// their parameters qualified by `ty`. `n` numbers a resource's rows of one table (the `n` of
+/// the `(rid, param, n)` key).
 fn write_rows(c: &Connection, rid: i64, ty: &str, ix: &IndexEntries) -> Result<(), StoreError> {
     let key = |p: &str| super::schema::param_key(ty, p);
-    // Row numbers within a resource's rows of one table (the `n` of the `(rid, param, n)` key).
-    let most = [ix.strings.len(), ix.tokens.len(), ix.references.len(), ix.dates.len(), ix.numbers.len(), ix.quantities.len(), ix.uris.len()];
-    let ns: Vec<i64> = (0..most.into_iter().max().unwrap_or(0)).map(|n| i64::try_from(n).unwrap_or(i64::MAX)).collect();
-    let keys: Vec<i64> = ix.present.iter().map(|p| key(p)).collect();
-    insert_rows(c, "idx_present (rid, param)", 2, keys.iter().map(|k| vec![&rid as &dyn ToSql, k]))?;
-    let keys: Vec<i64> = ix.strings.iter().map(|r| key(&r.0)).collect();
-    insert_rows(c, "idx_string (rid, param, n, norm, exact)", 5, ix.strings.iter().zip(&keys).zip(&ns).map(|((r, k), n)| {
-        vec![&rid as &dyn ToSql, k, n, &r.1, &r.2]
-    }))?;
-    let keys: Vec<i64> = ix.tokens.iter().map(|r| key(&r.0)).collect();
-    insert_rows(c, "idx_token (rid, param, n, system, code, text)", 6, ix.tokens.iter().zip(&keys).zip(&ns).map(|((r, k), n)| {
-        vec![&rid as &dyn ToSql, k, n, &r.1, &r.2, &r.3]
-    }))?;
-    let keys: Vec<i64> = ix.references.iter().map(|r| key(&r.0)).collect();
-    insert_rows(c, "idx_reference (rid, param, n, target_type, target_id, url)", 6, ix.references.iter().zip(&keys).zip(&ns).map(|((r, k), n)| {
-        vec![&rid as &dyn ToSql, k, n, &r.1, &r.2, &r.3]
-    }))?;
-    let keys: Vec<i64> = ix.dates.iter().map(|r| key(&r.0)).collect();
-    let wide: Vec<i64> = ix.dates.iter().map(|r| i64::from(r.2.saturating_sub(r.1) > super::search::NARROW)).collect();
-    insert_rows(c, "idx_date (rid, param, n, lo, hi, wide)", 6, ix.dates.iter().zip(&keys).zip(&wide).zip(&ns).map(|(((r, k), w), n)| {
-        vec![&rid as &dyn ToSql, k, n, &r.1, &r.2, w]
-    }))?;
-    let keys: Vec<i64> = ix.numbers.iter().map(|r| key(&r.0)).collect();
-    insert_rows(c, "idx_number (rid, param, n, value)", 4, ix.numbers.iter().zip(&keys).zip(&ns).map(|((r, k), n)| {
-        vec![&rid as &dyn ToSql, k, n, &r.1]
-    }))?;
-    let keys: Vec<i64> = ix.quantities.iter().map(|r| key(&r.0)).collect();
-    insert_rows(c, "idx_quantity (rid, param, n, value, system, code)", 6, ix.quantities.iter().zip(&keys).zip(&ns).map(|((r, k), n)| {
-        vec![&rid as &dyn ToSql, k, n, &r.1, &r.2, &r.3]
-    }))?;
-    let keys: Vec<i64> = ix.uris.iter().map(|r| key(&r.0)).collect();
-    insert_rows(c, "idx_uri (rid, param, n, uri)", 4, ix.uris.iter().zip(&keys).zip(&ns).map(|((r, k), n)| {
-        vec![&rid as &dyn ToSql, k, n, &r.1]
-    }))?;
-    Ok(())
+    let n = |i: usize| i64::try_from(i).unwrap_or(i64::MAX);
+    insert_rows(c, "INSERT INTO idx_present (rid, param) VALUES (?1, ?2)", ix.present.iter().map(|p| (rid, key(p))))?;
+    insert_rows(
+        c,
+        "INSERT INTO idx_string (rid, param, n, norm, exact) VALUES (?1, ?2, ?3, ?4, ?5)",
+        ix.strings.iter().enumerate().map(|(i, r)| (rid, key(&r.0), n(i), &r.1, &r.2)),
+    )?;
+    insert_rows(
+        c,
+        "INSERT INTO idx_token (rid, param, n, system, code, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        ix.tokens.iter().enumerate().map(|(i, r)| (rid, key(&r.0), n(i), &r.1, &r.2, &r.3)),
+    )?;
+    insert_rows(
+        c,
+        "INSERT INTO idx_reference (rid, param, n, target_type, target_id, url) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        ix.references.iter().enumerate().map(|(i, r)| (rid, key(&r.0), n(i), &r.1, &r.2, &r.3)),
+    )?;
+    insert_rows(
+        c,
+        "INSERT INTO idx_date (rid, param, n, lo, hi, wide) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        ix.dates.iter().enumerate().map(|(i, r)| {
+            let wide = i64::from(r.2.saturating_sub(r.1) > super::search::NARROW);
+            (rid, key(&r.0), n(i), r.1, r.2, wide)
+        }),
+    )?;
+    insert_rows(
+        c,
+        "INSERT INTO idx_number (rid, param, n, value) VALUES (?1, ?2, ?3, ?4)",
+        ix.numbers.iter().enumerate().map(|(i, r)| (rid, key(&r.0), n(i), r.1)),
+    )?;
+    insert_rows(
+        c,
+        "INSERT INTO idx_quantity (rid, param, n, value, system, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        ix.quantities.iter().enumerate().map(|(i, r)| (rid, key(&r.0), n(i), r.1, &r.2, &r.3)),
+    )?;
+    insert_rows(
+        c,
+        "INSERT INTO idx_uri (rid, param, n, uri) VALUES (?1, ?2, ?3, ?4)",
+        ix.uris.iter().enumerate().map(|(i, r)| (rid, key(&r.0), n(i), &r.1)),
+    )
 }
 
 /// Inserts rows one statement each: a multi-row INSERT would make SQLite keep a statement journal
 /// (a copy of every page it touches), which costs more than the extra statement executions.
-fn insert_rows<'a>(
-    c: &Connection,
-    table: &str,
-    columns: usize,
-    rows: impl Iterator<Item = Vec<&'a dyn ToSql>>,
-) -> Result<(), StoreError> {
+/// The statement text is a constant, so the statement cache finds it without building a string.
+fn insert_rows<P: rusqlite::Params>(c: &Connection, sql: &'static str, rows: impl Iterator<Item = P>) -> Result<(), StoreError> {
     let mut rows = rows.peekable();
     if rows.peek().is_none() {
         return Ok(());
     }
-    let sql = format!("INSERT INTO {table} VALUES ({})", vec!["?"; columns].join(", "));
-    let mut st = c.prepare_cached(&sql)?;
+    let mut st = c.prepare_cached(sql)?;
     for row in rows {
-        st.execute(row.as_slice())?;
+        st.execute(row)?;
     }
     Ok(())
 }

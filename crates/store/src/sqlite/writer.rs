@@ -1,6 +1,8 @@
-//! The single writer thread: group commit of write jobs, each in its own savepoint.
+//! The single writer thread: group commit of write jobs (see the job contract in `api`), with
+//! the flush to disk pipelined behind the commit when a [`Syncer`] is given.
 
 use super::schema::INDEX_TABLES;
+use super::syncer::Syncer;
 use crate::api::{Job, WriteTx};
 use crate::query::{SearchPage, SearchQuery};
 use crate::{now_micros, IndexEntries, Method, NewInbound, PreparedBody, Stored, StoreError, VersionInfo, Written};
@@ -12,11 +14,16 @@ pub(crate) fn spawn(
     conn: Connection,
     jobs: mpsc::Receiver<Job>,
     max_batch: usize,
+    syncer: Option<Syncer>,
 ) -> Result<std::thread::JoinHandle<()>, StoreError> {
     let state = WriterState::load(&conn)?;
     std::thread::Builder::new()
         .name("weave-store-writer".into())
-        .spawn(move || run(&conn, &jobs, max_batch.max(1), state))
+        .spawn(move || {
+            run(&conn, &jobs, max_batch.max(1), state, syncer.as_ref());
+            // Dropping the syncer flushes and delivers what it still holds.
+            drop(syncer);
+        })
         .map_err(|e| StoreError::Invalid(format!("cannot start the writer thread: {e}")))
 }
 
@@ -37,7 +44,7 @@ impl WriterState {
     }
 }
 
-fn run(conn: &Connection, jobs: &mpsc::Receiver<Job>, max_batch: usize, mut state: WriterState) {
+fn run(conn: &Connection, jobs: &mpsc::Receiver<Job>, max_batch: usize, mut state: WriterState, syncer: Option<&Syncer>) {
     let (mut busy, mut n_batches, mut n_jobs, mut commit_time) = (std::time::Duration::ZERO, 0u64, 0u64, std::time::Duration::ZERO);
     while let Ok(first) = jobs.recv() {
         let started = std::time::Instant::now();
@@ -54,7 +61,7 @@ fn run(conn: &Connection, jobs: &mpsc::Receiver<Job>, max_batch: usize, mut stat
             taken += usize::from(job.is_some());
             job
         };
-        commit_time += run_batch(conn, next, &mut state);
+        commit_time += run_batch(conn, next, &mut state, syncer);
         n_jobs += taken as u64;
         busy += started.elapsed();
     }
@@ -69,7 +76,13 @@ fn run(conn: &Connection, jobs: &mpsc::Receiver<Job>, max_batch: usize, mut stat
 const GATHER: std::time::Duration = std::time::Duration::from_micros(200);
 
 /// Runs one group, taking jobs from `next` until it yields none; returns the time its COMMIT took.
-fn run_batch(conn: &Connection, mut next: impl FnMut() -> Option<Job>, state: &mut WriterState) -> std::time::Duration {
+/// With a syncer, the committed group's outcomes are delivered by it, after the flush.
+fn run_batch(
+    conn: &Connection,
+    mut next: impl FnMut() -> Option<Job>,
+    state: &mut WriterState,
+    syncer: Option<&Syncer>,
+) -> std::time::Duration {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "cannot begin a write transaction");
         // Dropping the jobs drops their reply channels; callers then see `StoreError::Closed`.
@@ -121,11 +134,10 @@ fn run_batch(conn: &Connection, mut next: impl FnMut() -> Option<Job>, state: &m
     let committed = conn.execute_batch("COMMIT");
     let commit_time = commit_started.elapsed();
     match committed {
-        Ok(()) => {
-            for o in outcomes {
-                (o.deliver)(None);
-            }
-        }
+        Ok(()) => match syncer {
+            Some(s) => s.committed(outcomes.into_iter().map(|o| o.deliver).collect()),
+            None => outcomes.into_iter().for_each(|o| (o.deliver)(None)),
+        },
         Err(e) => {
             tracing::error!(error = %e, "commit failed; the batch is rolled back");
             let _ = conn.execute_batch("ROLLBACK");
