@@ -12,10 +12,14 @@
 //! and so is DocumentReference `relationship` once read right: its R4 components pair the `code` expression
 //! with the `relatesto` (reference) definition and `target` with `relation` (token) — the
 //! definitions are swapped (see [`SWAPPED`]); it is searched as `relation$relatesto`
-//! (`relationship=replaces$DocumentReference/1`), as its description says. The four
-//! MolecularSequence coordinates (token + number + number) are not indexed: two number ranges
-//! would have to hold on the same element, and the store's index rows of one parameter cannot be
-//! tied to each other; searching them answers 400.
+//! (`relationship=replaces$DocumentReference/1`), as its description says.
+//!
+//! The four MolecularSequence coordinates pair a token with *two* numbers
+//! (`chromosome-variant-coordinate=1$lt345$gt123`: chromosome 1, a variant starting before 345
+//! and ending after 123). Both numbers must hold on the same element, so they are kept together:
+//! one date-table row per element and code, under the name that folds in the code, with the
+//! first number as the row's `lo` and the second as its `hi`; the query is one `NumberPair`
+//! predicate on that row.
 
 use crate::extract;
 use serde_json::Value;
@@ -32,6 +36,8 @@ pub struct Composite {
     first: Expression,
     second: Expression,
     second_kind: SearchParamType,
+    /// The second number of a token + number + number composite.
+    third: Option<Expression>,
 }
 
 /// The name under which the second component's rows are kept for one code of the first:
@@ -55,11 +61,22 @@ pub fn component(sp: &SearchParamDef, i: usize) -> Option<&'static SearchParamDe
     sp.base.iter().find_map(|t| r4().search_params(t).iter().find(|p| &p.url == url))
 }
 
-/// Whether Weave indexes this composite (two components, the first a token).
+/// Whether Weave indexes this composite: a token and one other component, or a token and two
+/// numbers.
 pub fn supported(sp: &SearchParamDef) -> bool {
-    sp.components.len() == 2
-        && component(sp, 0).is_some_and(|c| c.kind == SearchParamType::Token)
-        && component(sp, 1).is_some_and(|c| !matches!(c.kind, SearchParamType::Composite | SearchParamType::Special))
+    let kind = |i| component(sp, i).map(|c| c.kind);
+    kind(0) == Some(SearchParamType::Token)
+        && match sp.components.len() {
+            2 => kind(1).is_some_and(|k| !matches!(k, SearchParamType::Composite | SearchParamType::Special)),
+            3 => is_number_pair(sp),
+            _ => false,
+        }
+}
+
+/// Whether this composite is a token followed by two numbers (searched with `NumberPair`).
+pub fn is_number_pair(sp: &SearchParamDef) -> bool {
+    sp.components.len() == 3
+        && (1..3).all(|i| component(sp, i).is_some_and(|c| c.kind == SearchParamType::Number))
 }
 
 /// Compiles a composite for a type (`own` is its expression restricted to that type); `None`
@@ -77,8 +94,22 @@ pub(crate) fn compile(sp: &SearchParamDef, own: &str) -> Option<Result<Composite
             first: compile(&sp.components[0].expression)?,
             second: compile(&sp.components[1].expression)?,
             second_kind,
+            third: sp.components.get(2).map(|c| compile(&c.expression)).transpose()?,
         })
     })())
+}
+
+/// Every (second, third) pair of whole numbers of one element (the components are `integer`s in
+/// R4; a value that is not a whole number is not indexed).
+fn number_pairs(seconds: &[Item<'_>], thirds: &[Item<'_>]) -> Vec<(i64, i64)> {
+    let whole = |items: &[Item<'_>]| -> Vec<i64> {
+        let mut ix = IndexEntries::default();
+        items.iter().for_each(|i| extract::add_number("", i, &mut ix));
+        #[allow(clippy::cast_possible_truncation)]
+        ix.numbers.iter().filter(|(_, v)| v.fract() == 0.0 && v.abs() < 9.0e15).map(|(_, v)| *v as i64).collect()
+    };
+    let (a, b) = (whole(seconds), whole(thirds));
+    a.iter().flat_map(|x| b.iter().map(move |y| (*x, *y))).collect()
 }
 
 impl Composite {
@@ -96,6 +127,13 @@ impl Composite {
             let (Ok(firsts), Ok(seconds)) = (self.first.evaluate(resource, &on), self.second.evaluate(resource, &on)) else {
                 continue;
             };
+            let pairs = match &self.third {
+                Some(third) => match third.evaluate(resource, &on) {
+                    Ok(thirds) => number_pairs(&seconds, &thirds),
+                    Err(_) => continue,
+                },
+                None => Vec::new(),
+            };
             let mut codes = IndexEntries::default();
             for f in &firsts {
                 extract::add_token("", f, &mut codes);
@@ -103,6 +141,10 @@ impl Composite {
             for (_, system, code, _) in codes.tokens.iter().filter(|t| !t.2.is_empty()) {
                 let named = [row_param(&self.code, Some(system.as_deref().unwrap_or("")), code), row_param(&self.code, None, code)];
                 for name in &named {
+                    if self.third.is_some() {
+                        ix.dates.extend(pairs.iter().map(|&(a, b)| (name.clone(), a, b)));
+                        continue;
+                    }
                     for s in &seconds {
                         self.add_second(name, s, base_url, ix);
                     }

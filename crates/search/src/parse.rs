@@ -450,20 +450,29 @@ fn token_pred(code: &str, modifier: Option<&str>, value: &str, cx: &Ctx) -> Resu
 }
 
 /// `token$value` on a composite (see [`crate::composite`]): one predicate on the second
-/// component's rows, under the name that folds in the token.
+/// component's rows, under the name that folds in the token; `token$number$number` on a
+/// token + number + number composite: one `NumberPair`.
 fn composite_pred(def: &SearchParamDef, code: &str, value: &str, cx: &Ctx) -> Result<Predicate, SearchError> {
     let second = crate::composite::component(def, 1)
         .filter(|_| crate::composite::supported(def))
-        .ok_or_else(|| invalid(code, "this composite parameter is not indexed by this server (only composites of a token and one other component are)"))?;
+        .ok_or_else(|| invalid(code, "this composite parameter is not indexed by this server"))?;
+    let pair = crate::composite::is_number_pair(def);
     let parts = split_escaped(value, '$');
-    let [token, rest] = parts.as_slice() else {
-        return Err(invalid(code, format!("'{value}' is not token$value (two components joined by '$')")));
+    let (token, rest) = match (parts.as_slice(), pair) {
+        ([token, rest], false) | ([token, rest, _], true) => (token, rest),
+        (_, false) => return Err(invalid(code, format!("'{value}' is not token$value (two components joined by '$')"))),
+        (_, true) => return Err(invalid(code, format!("'{value}' is not token$number$number (three components joined by '$')"))),
     };
     let name = match split_escaped(token, '|').as_slice() {
         [c] if !c.is_empty() => crate::composite::row_param(code, None, &unescape(c)),
         [s, c] if !c.is_empty() => crate::composite::row_param(code, Some(&unescape(s)), &unescape(c)),
         _ => return Err(invalid(code, format!("'{token}' is not a code or system|code"))),
     };
+    if pair {
+        let first = number_value(code, rest)?;
+        let second = number_value(code, parts.last().map_or("", String::as_str))?;
+        return Ok(Predicate::NumberPair { param: name, first, second });
+    }
     predicate(second, &name, None, rest, cx).map_err(|e| match e {
         SearchError::InvalidValue { message, .. } => invalid(code, message),
         other => other,

@@ -64,6 +64,11 @@ pub enum Predicate {
     Reference { param: String, target_type: Option<String>, target_id: Option<String>, url: Option<String> },
     Date { param: String, prefix: Prefix, lo: i64, hi: i64 },
     Number { param: String, prefix: Prefix, lo: f64, hi: f64 },
+    /// A composite of a token and two numbers (the MolecularSequence coordinates,
+    /// `chromosome-variant-coordinate=1$lt345$gt123`): `param` names the composite with the
+    /// token folded in; `first` and `second` (prefix and precision range, as for `Number`) must
+    /// hold on the same element, whose two numbers are kept together as one row.
+    NumberPair { param: String, first: (Prefix, f64, f64), second: (Prefix, f64, f64) },
     Quantity { param: String, prefix: Prefix, lo: f64, hi: f64, system: Option<String>, code: Option<String> },
     Uri { param: String, value: String, mode: UriMatch },
     /// `:missing=true|false`.

@@ -69,6 +69,7 @@ fn drive_rank(p: &Predicate) -> Option<u8> {
         Predicate::Date { prefix, .. } if *prefix != Prefix::Ne => Some(6),
         Predicate::Token { .. } | Predicate::TokenText { .. } => Some(7),
         Predicate::Number { prefix, .. } | Predicate::Quantity { prefix, .. } if *prefix != Prefix::Ne => Some(7),
+        Predicate::NumberPair { .. } => Some(7),
         _ => None,
     }
 }
@@ -155,6 +156,14 @@ fn cond(p: &Predicate, ty: &str, x: &str, sql: &mut Sql) {
         Predicate::Number { param, prefix, lo, hi } => {
             sql.push(&format!("{x}.param = ")).arg(key(ty, param)).push(" AND ");
             number_cond(sql, &format!("{x}.value"), *prefix, *lo, *hi);
+        }
+        Predicate::NumberPair { param, first, second } => {
+            // The pair is kept as a date-table row (see `weave_search::composite`): the first
+            // number in `lo`, the second in `hi`.
+            sql.push(&format!("{x}.param = ")).arg(key(ty, param)).push(" AND ");
+            number_cond(sql, &format!("{x}.lo"), first.0, first.1, first.2);
+            sql.push(" AND ");
+            number_cond(sql, &format!("{x}.hi"), second.0, second.1, second.2);
         }
         Predicate::Quantity { param, prefix, lo, hi, system, code } => {
             sql.push(&format!("{x}.param = ")).arg(key(ty, param)).push(" AND ");
@@ -256,7 +265,7 @@ fn pred_table(p: &Predicate) -> Option<&'static str> {
         Predicate::String { .. } => "idx_string",
         Predicate::Token { .. } | Predicate::TokenText { .. } | Predicate::TokenIn { .. } => "idx_token",
         Predicate::Reference { .. } | Predicate::Compartment { .. } => "idx_reference",
-        Predicate::Date { .. } => "idx_date",
+        Predicate::Date { .. } | Predicate::NumberPair { .. } => "idx_date",
         Predicate::Number { .. } => "idx_number",
         Predicate::Quantity { .. } => "idx_quantity",
         Predicate::Uri { .. } => "idx_uri",
