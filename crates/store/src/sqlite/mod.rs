@@ -70,13 +70,17 @@ const RESTART_FRAMES: i64 = 8_000;
 /// Background maintenance: WAL checkpoints beside the writer, planner statistics, and a final
 /// checkpoint at shutdown.
 ///
-/// Every 100 ms a PASSIVE checkpoint copies committed frames into the database without blocking
-/// anyone. A PASSIVE checkpoint alone never lets the log start over while commits keep coming
-/// (new frames arrive while it copies), so once the log holds more than [`RESTART_FRAMES`] a
-/// RESTART follows: it copies the few frames left (holding off the writer only for that) and
-/// lets the next commit write from the start of the file again, keeping the log short — page
-/// lookups in a long log cost every reader and the writer. The RESTART gives up within
-/// milliseconds if a long read holds an old snapshot, rather than stall writes behind it.
+/// A PASSIVE checkpoint copies committed frames into the database without blocking anyone:
+/// every 100 ms ([`QUICK`]), or every 2 s ([`SLOW`]) while bulk loading appends more than
+/// [`BULK_FRAMES`] frames a round. In a large store every bulk commit dirties most pages of the
+/// value indexes, so consecutive commits rewrite the same pages; copying them once per few commits
+/// instead of once per commit cut the bytes written by a million-resource load by a fifth.
+/// A PASSIVE checkpoint alone never lets the log start over while commits keep coming (new
+/// frames arrive while it copies), so once the log holds more than [`RESTART_FRAMES`] a RESTART
+/// follows: it copies the few frames left (holding off the writer only for that) and lets the
+/// next commit write from the start of the file again, keeping the log short — page lookups in
+/// a long log cost every reader and the writer. The RESTART gives up within milliseconds if a
+/// long read holds an old snapshot, rather than stall writes behind it.
 /// The writer's own autocheckpoint (at 100,000 pages) is only a backstop: at 8,000 pages a
 /// large group (a million-resource store dirties ~20,000 pages a commit) made the writer copy
 /// its own commit inside every COMMIT, which cost a fifth of ingest at that size.
@@ -88,12 +92,17 @@ fn checkpointer(path: &Path, stop: mpsc::Receiver<()>) -> Result<std::thread::Jo
     std::thread::Builder::new()
         .name("weave-store-checkpoint".into())
         .spawn(move || {
-            let interval = std::time::Duration::from_millis(100);
+            let mut interval = QUICK;
+            let mut last_frames = 0i64;
             // Planner statistics, approximate (bounded rows per index) so it takes milliseconds:
             // soon after start, then every five minutes.
             let mut next_analyze = std::time::Instant::now() + std::time::Duration::from_secs(2);
             while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(interval) {
-                checkpoint(&conn);
+                let frames = checkpoint(&conn);
+                // Frames appended since the last round (the log may have started over).
+                let grown = if frames >= last_frames { frames - last_frames } else { frames };
+                last_frames = frames;
+                interval = if grown >= BULK_FRAMES { SLOW } else { QUICK };
                 if std::time::Instant::now() >= next_analyze {
                     if let Err(e) = conn.execute_batch(ANALYZE) {
                         let _ = conn.execute_batch("ROLLBACK");
@@ -107,10 +116,18 @@ fn checkpointer(path: &Path, stop: mpsc::Receiver<()>) -> Result<std::thread::Jo
         .map_err(|e| StoreError::Invalid(format!("cannot start the checkpoint thread: {e}")))
 }
 
-/// One round of the checkpointer (see [`checkpointer`]).
-fn checkpoint(conn: &Connection) {
+/// The checkpointer's usual interval.
+const QUICK: std::time::Duration = std::time::Duration::from_millis(100);
+/// Its interval while groups of bulk size commit (see [`BULK_FRAMES`]).
+const SLOW: std::time::Duration = std::time::Duration::from_millis(2000);
+/// WAL frames appended within one round that mark bulk loading (≈ 32 MB in 100 ms).
+const BULK_FRAMES: i64 = 8_000;
+
+/// One round of the checkpointer (see [`checkpointer`]); returns the frames the log held.
+fn checkpoint(conn: &Connection) -> i64 {
     let frames = |mode: &str| conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get::<_, i64>(1));
-    match frames("PASSIVE") {
+    let found = frames("PASSIVE");
+    match found {
         Ok(n) if n > RESTART_FRAMES => {
             let restarted = conn
                 .execute_batch("PRAGMA busy_timeout = 20")
@@ -122,8 +139,9 @@ fn checkpoint(conn: &Connection) {
             }
         }
         Ok(_) => {}
-        Err(e) => tracing::debug!(error = %e, "background checkpoint skipped"),
+        Err(ref e) => tracing::debug!(error = %e, "background checkpoint skipped"),
     }
+    found.unwrap_or(0)
 }
 
 impl SqliteStore {
@@ -225,6 +243,11 @@ fn wal_path(db: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Connection settings. The WAL file is kept at up to 1 GiB between restarts
+/// (`journal_size_limit`): a commit to a large store writes tens of megabytes of frames, and
+/// when the file was cut back to 64 MiB after every restart, each commit grew it again — new
+/// file pages, which the kernel must allocate and zero around SQLite's unaligned frames
+/// (4,096 + 24 bytes); reusing the file's pages made million-resource ingest ~9 % faster.
 fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
     let sync = match durability {
         Durability::Full => "FULL",
@@ -233,7 +256,7 @@ fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> 
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA busy_timeout = 5000;
          PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = OFF;
-         PRAGMA wal_autocheckpoint = 100000; PRAGMA journal_size_limit = 67108864;"
+         PRAGMA wal_autocheckpoint = 100000; PRAGMA journal_size_limit = 1073741824;"
     ))
 }
 
