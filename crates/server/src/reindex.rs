@@ -4,7 +4,8 @@
 //! `Content-Location: [base]/$reindex`; `GET /$reindex` reports its progress. The job reads every
 //! stored `SearchParameter` (not `retired`), compiles them with the R4 parameters, puts the new
 //! parameters in force for writes and searches, and then re-extracts the index rows of every
-//! resource of their base types, a page at a time, each page its own small write job — reads and
+//! resource of their base types, and of every resource that contains one (so `_contained`
+//! searches find them too), a page at a time, each page its own small write job — reads and
 //! writes go on meanwhile (a resource written during the job is indexed by its write, and the job
 //! leaves it alone). When it completes, the set of active parameters is kept as
 //! `Binary/weave-search-parameters`, which [`restore`] reads at start-up.
@@ -19,7 +20,7 @@ use serde_json::{json, Value};
 use std::sync::{Mutex, PoisonError};
 use weave_fhir::model::SearchParamDef;
 use weave_search::Indexer;
-use weave_store::query::SearchQuery;
+use weave_store::query::{Contained, ContainedType, SearchQuery};
 use weave_store::{write, WriteTx};
 
 /// The stored list of active custom parameters (`SearchParameter/id/_history/version`).
@@ -103,12 +104,12 @@ fn status(state: &AppState) -> Value {
     json!({ "resourceType": "Parameters", "parameter": params })
 }
 
-/// A page of `(id, version, body)` and the cursor of the next page.
-type Page = (Vec<(String, u64, Value)>, Option<i64>);
+/// A page of `(type, id, version, body)` and the cursor of the next page.
+type Page = (Vec<(String, String, u64, Value)>, Option<i64>);
 
-/// Every live resource of a type, a page at a time.
-fn page_of(state: &AppState, t: &str, after: Option<i64>) -> Result<Page, ApiError> {
-    let mut q = SearchQuery::all(t);
+/// The live resources a query finds, a page at a time (after row id `after`).
+fn page_of(state: &AppState, query: &SearchQuery, after: Option<i64>) -> Result<Page, ApiError> {
+    let mut q = query.clone();
     q.count = PAGE;
     q.after = after;
     let page = state.store.search(&q)?;
@@ -117,9 +118,14 @@ fn page_of(state: &AppState, t: &str, after: Option<i64>) -> Result<Page, ApiErr
     let rows = state.store.read_rows(&rids)?;
     let out = rows
         .into_iter()
-        .filter_map(|s| Some((s.id.clone(), s.version, serde_json::from_str(s.body.as_deref()?).ok()?)))
+        .filter_map(|s| Some((s.resource_type.clone(), s.id.clone(), s.version, serde_json::from_str(s.body.as_deref()?).ok()?)))
         .collect();
     Ok((out, if page.more { last } else { None }))
+}
+
+/// The resources, of any type, that contain a resource of type `t`.
+fn containers_of(t: &str) -> SearchQuery {
+    SearchQuery { contained: Contained::Only, contained_type: ContainedType::Container, ..SearchQuery::all(t) }
 }
 
 /// Stored SearchParameters, each with its version.
@@ -127,8 +133,8 @@ fn stored_parameters(state: &AppState) -> Result<Vec<(String, u64, Value)>, ApiE
     let mut out = Vec::new();
     let mut after = None;
     loop {
-        let (page, next) = page_of(state, "SearchParameter", after)?;
-        out.extend(page.into_iter().filter(|(_, _, v)| v["status"].as_str() != Some("retired")));
+        let (page, next) = page_of(state, &SearchQuery::all("SearchParameter"), after)?;
+        out.extend(page.into_iter().filter(|(_, _, _, v)| v["status"].as_str() != Some("retired")).map(|(_, id, v, b)| (id, v, b)));
         match next {
             Some(n) => after = Some(n),
             None => return Ok(out),
@@ -166,7 +172,8 @@ async fn run(state: &AppState) -> Result<(), ApiError> {
     // the job (their parameters are made known to the parser only at the end).
     state.set_indexer(indexer);
     for t in &types {
-        reindex_type(state, t).await?;
+        reindex_all(state, &SearchQuery::all(t), false).await?;
+        reindex_all(state, &containers_of(t), true).await?;
     }
     weave_search::custom::install(defs);
     let active: Vec<Value> = stored.iter().map(|(id, v, _)| json!(format!("SearchParameter/{id}/_history/{v}"))).collect();
@@ -176,26 +183,32 @@ async fn run(state: &AppState) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn reindex_type(state: &AppState, t: &str) -> Result<(), ApiError> {
+/// Re-extracts the index rows of everything `query` finds, a page per write job. Containers
+/// (`extra`) were not counted in the job's total: each page adds to it.
+async fn reindex_all(state: &AppState, query: &SearchQuery, extra: bool) -> Result<(), ApiError> {
     let mut after = None;
     loop {
-        let (st, ty) = (state.clone(), t.to_owned());
-        let (page, next) = tokio::task::spawn_blocking(move || page_of(&st, &ty, after))
+        let (st, q) = (state.clone(), query.clone());
+        let (page, next) = tokio::task::spawn_blocking(move || page_of(&st, &q, after))
             .await
             .map_err(|e| ApiError::Internal(format!("$reindex: {e}")))??;
         let indexer = state.indexer();
-        let rows: Vec<(String, u64, weave_store::IndexEntries)> =
-            page.iter().map(|(id, v, body)| (id.clone(), *v, indexer.extract(t, body))).collect();
+        let rows: Vec<(String, String, u64, weave_store::IndexEntries)> =
+            page.iter().map(|(t, id, v, body)| (t.clone(), id.clone(), *v, indexer.extract(t, body))).collect();
         let n = rows.len() as u64;
-        let ty = t.to_owned();
         write(&*state.store, move |tx: &mut dyn WriteTx| -> Result<(), ApiError> {
-            for (id, version, ix) in rows {
-                tx.reindex(&ty, &id, version, &ix)?;
+            for (t, id, version, ix) in rows {
+                tx.reindex(&t, &id, version, &ix)?;
             }
             Ok(())
         })
         .await?;
-        state.reindexer.update(|p| p.processed += n);
+        state.reindexer.update(|p| {
+            p.processed += n;
+            if extra {
+                p.total += n;
+            }
+        });
         match next {
             Some(n) => after = Some(n),
             None => return Ok(()),

@@ -1,6 +1,6 @@
 //! `$reindex`: a SearchParameter stored in Weave takes effect — for resources stored before it,
-//! for those written after — once the job has run; its progress is reported; one that cannot be
-//! indexed fails the job with a clear reason.
+//! for those written after, and for those contained in other resources — once the job has run;
+//! its progress is reported; one that cannot be indexed fails the job with a clear reason.
 
 use crate::check::Server;
 use axum::http::StatusCode;
@@ -60,6 +60,34 @@ async fn a_stored_search_parameter_takes_effect_after_reindex() {
     let fresh = weave_server::AppState::new(s.state.store.clone(), weave_server::ServerConfig::default());
     assert_eq!(weave_server::reindex::restore(&fresh).expect("restores"), 1);
     assert!(!fresh.indexer().extract("Patient", &patient("red")).strings.is_empty());
+}
+
+/// A Patient contained in another resource (here an Observation that carries its subject inline)
+/// is re-indexed with its container, so `_contained=true` finds it by the new parameter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reindex_reaches_resources_contained_in_others() {
+    let s = Server::new();
+    s.create(&patient("blue")).await;
+    let mut inline = patient("blue");
+    inline["id"] = json!("p1");
+    let (obs, _) = s
+        .create(&json!({"resourceType": "Observation", "status": "final", "code": {"text": "note"},
+                        "contained": [inline], "subject": {"reference": "#p1"}}))
+        .await;
+    let expr = format!("Patient.extension.where(url = '{COLOUR}').value");
+    s.create(&search_parameter("favourite-colour", "string", &expr)).await;
+
+    let done = reindex(&s).await;
+    assert_eq!(done["parameter"][0]["valueCode"], "completed", "{done}");
+    // One standalone Patient, then one container.
+    assert_eq!(done["parameter"][1]["valueInteger"], 2, "{done}");
+    assert_eq!(done["parameter"][2]["valueInteger"], 2, "{done}");
+    assert_eq!(found(&s, "favourite-colour=blue").await, 1, "the standalone Patient");
+    let b = s.get("/Patient?_contained=true&favourite-colour=blue").send().await.expect(StatusCode::OK).json();
+    let ids: Vec<&str> = b["entry"].as_array().into_iter().flatten().filter_map(|e| e["resource"]["id"].as_str()).collect();
+    assert_eq!(ids, vec![obs.as_str()], "the container of the contained Patient: {b}");
+    let none = s.get("/Patient?_contained=true&favourite-colour=green").send().await.expect(StatusCode::OK).json();
+    assert!(none["entry"].as_array().is_none_or(Vec::is_empty), "{none}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
