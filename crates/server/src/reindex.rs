@@ -9,6 +9,11 @@
 //! writes go on meanwhile (a resource written during the job is indexed by its write, and the job
 //! leaves it alone). When it completes, the set of active parameters is kept as
 //! `Binary/weave-search-parameters`, which [`restore`] reads at start-up.
+//!
+//! The body may name resource types to re-index in full as well — `Parameters` with `type`
+//! (`valueCode`, repeatable; `*` for every type in the store): after an upgrade that indexes
+//! something new (full text, contained resources), the resources stored before it are indexed
+//! by it this way.
 
 use crate::error::ApiError;
 use crate::http::{fhir_response, to_body};
@@ -21,6 +26,7 @@ use std::sync::{Mutex, PoisonError};
 use weave_fhir::model::SearchParamDef;
 use weave_search::Indexer;
 use weave_store::query::{Contained, ContainedType, SearchQuery};
+use weave_fhir::r4;
 use weave_store::{write, WriteTx};
 
 /// The stored list of active custom parameters (`SearchParameter/id/_history/version`).
@@ -59,6 +65,7 @@ impl Reindexer {
 /// `/$reindex`.
 pub async fn handle(state: &AppState, req: &Req) -> Result<Response, ApiError> {
     if req.method == Method::POST {
+        let asked = requested_types(&req.body)?;
         {
             let mut slot = state.reindexer.progress.lock().unwrap_or_else(PoisonError::into_inner);
             if slot.as_ref().is_some_and(|p| p.state == "running") {
@@ -68,7 +75,7 @@ pub async fn handle(state: &AppState, req: &Req) -> Result<Response, ApiError> {
         }
         let st = state.clone();
         tokio::spawn(async move {
-            if let Err(e) = run(&st).await {
+            if let Err(e) = run(&st, asked).await {
                 let why = crate::mllp::describe(&e);
                 tracing::warn!(error = %why, "$reindex failed");
                 st.reindexer.update(|p| {
@@ -87,6 +94,30 @@ pub async fn handle(state: &AppState, req: &Req) -> Result<Response, ApiError> {
         return Ok(fhir_response(StatusCode::OK, to_body(&status(state), req.pretty())));
     }
     Err(ApiError::MethodNotAllowed(format!("{} is not allowed on /$reindex", req.method)))
+}
+
+/// The types a `$reindex` body asks to re-index in full (`None`: every type; an empty body or
+/// `Parameters` without `type`: none).
+fn requested_types(body: &[u8]) -> Result<Option<Vec<String>>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Some(Vec::new()));
+    }
+    let v = crate::http::parse_json(body)?;
+    if v["resourceType"] != "Parameters" {
+        return Err(ApiError::invalid("the $reindex body must be a Parameters resource"));
+    }
+    let mut types = Vec::new();
+    for p in v["parameter"].as_array().into_iter().flatten() {
+        match (p["name"].as_str(), p["valueCode"].as_str().or_else(|| p["valueString"].as_str())) {
+            (Some("type"), Some("*")) => return Ok(None),
+            (Some("type"), Some(t)) if r4().is_resource_type(t) => types.push(t.to_owned()),
+            (Some("type"), other) => {
+                return Err(ApiError::invalid(format!("$reindex: type {other:?} is not an R4 resource type or '*'")))
+            }
+            (name, _) => return Err(ApiError::invalid(format!("$reindex takes only 'type' parameters, not {name:?}"))),
+        }
+    }
+    Ok(Some(types))
 }
 
 /// The job's progress as `Parameters`.
@@ -142,7 +173,7 @@ fn stored_parameters(state: &AppState) -> Result<Vec<(String, u64, Value)>, ApiE
     }
 }
 
-async fn run(state: &AppState) -> Result<(), ApiError> {
+async fn run(state: &AppState, asked: Option<Vec<String>>) -> Result<(), ApiError> {
     let st = state.clone();
     let stored = tokio::task::spawn_blocking(move || stored_parameters(&st))
         .await
@@ -160,10 +191,13 @@ async fn run(state: &AppState) -> Result<(), ApiError> {
     }
     let indexer = Indexer::with_custom(&state.config.base_url, &defs).map_err(ApiError::invalid)?;
     let codes: Vec<String> = defs.iter().map(|d| format!("{}.{}", d.base.join("|"), d.code)).collect();
+    let counts = state.store.counts()?;
+    let every = asked.is_none();
     let mut types: Vec<String> = defs.iter().flat_map(|d| d.base.clone()).collect();
+    types.extend(asked.unwrap_or_else(|| counts.iter().map(|(t, _)| t.clone()).collect()));
     types.sort();
     types.dedup();
-    let total: u64 = state.store.counts()?.iter().filter(|(t, _)| types.contains(t)).map(|(_, n)| *n).sum();
+    let total: u64 = counts.iter().filter(|(t, _)| types.contains(t)).map(|(_, n)| *n).sum();
     state.reindexer.update(|p| {
         p.parameters.clone_from(&codes);
         p.total = total;
@@ -173,7 +207,10 @@ async fn run(state: &AppState) -> Result<(), ApiError> {
     state.set_indexer(indexer);
     for t in &types {
         reindex_all(state, &SearchQuery::all(t), false).await?;
-        reindex_all(state, &containers_of(t), true).await?;
+        // With every type re-indexed, the containers are among them.
+        if !every {
+            reindex_all(state, &containers_of(t), true).await?;
+        }
     }
     weave_search::custom::install(defs);
     let active: Vec<Value> = stored.iter().map(|(id, v, _)| json!(format!("SearchParameter/{id}/_history/{v}"))).collect();

@@ -1,6 +1,7 @@
 //! `$reindex`: a SearchParameter stored in Weave takes effect — for resources stored before it,
 //! for those written after, and for those contained in other resources — once the job has run;
-//! its progress is reported; one that cannot be indexed fails the job with a clear reason.
+//! its progress is reported; one that cannot be indexed fails the job with a clear reason. Named
+//! types (or all) are re-indexed in full on request.
 
 use crate::check::Server;
 use axum::http::StatusCode;
@@ -23,6 +24,11 @@ async fn reindex(s: &Server) -> Value {
     let resp = s.post("/$reindex").json(&json!({"resourceType": "Parameters"})).send().await;
     assert_eq!(resp.status, StatusCode::ACCEPTED, "{}", resp.text());
     assert!(resp.header("content-location").is_some_and(|l| l.ends_with("/$reindex")));
+    wait(s).await
+}
+
+/// Waits for the running job to end; returns its final status.
+async fn wait(s: &Server) -> Value {
     for _ in 0..400 {
         let st = s.get("/$reindex").send().await.expect(StatusCode::OK).json();
         if st["parameter"][0]["valueCode"] != "running" {
@@ -88,6 +94,49 @@ async fn reindex_reaches_resources_contained_in_others() {
     assert_eq!(ids, vec![obs.as_str()], "the container of the contained Patient: {b}");
     let none = s.get("/Patient?_contained=true&favourite-colour=green").send().await.expect(StatusCode::OK).json();
     assert!(none["entry"].as_array().is_none_or(Vec::is_empty), "{none}");
+}
+
+/// Resources stored without index rows (as by a version of Weave that did not yet index what
+/// this one does) are found once their type is re-indexed in full; `*` re-indexes every type;
+/// a type that is not one is refused before anything starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn named_types_are_reindexed_in_full_on_request() {
+    let s = Server::new();
+    for (t, body) in [
+        ("Patient", json!({"resourceType": "Patient", "id": "old", "name": [{"family": "Okafor"}]})),
+        ("Observation", json!({"resourceType": "Observation", "id": "old-obs", "status": "final", "code": {"text": "falls"}})),
+    ] {
+        let mut body = body;
+        let id = body["id"].as_str().unwrap_or_default().to_owned();
+        let prepared = weave_store::prepare_body(&mut body, &id);
+        weave_store::write_blocking(&*s.state.store, move |tx: &mut dyn weave_store::WriteTx| {
+            tx.put(t, &id, &prepared, weave_store::Method::Put, &weave_store::IndexEntries::default())
+        })
+        .expect("stored without index rows");
+    }
+    assert_eq!(found(&s, "family=okafor").await, 0, "no index rows yet");
+
+    let ask = |types: &[&str]| {
+        json!({"resourceType": "Parameters", "parameter": types.iter().map(|t| json!({"name": "type", "valueCode": t})).collect::<Vec<_>>()})
+    };
+    let bad = s.post("/$reindex").json(&ask(&["Patients"])).send().await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text());
+
+    let resp = s.post("/$reindex").json(&ask(&["Patient"])).send().await;
+    assert_eq!(resp.status, StatusCode::ACCEPTED, "{}", resp.text());
+    let done = wait(&s).await;
+    assert_eq!(done["parameter"][0]["valueCode"], "completed", "{done}");
+    assert_eq!(done["parameter"][1]["valueInteger"], 1, "only the Patient: {done}");
+    assert_eq!(found(&s, "family=okafor").await, 1);
+    let obs = s.get("/Observation?code:text=falls").send().await.expect(StatusCode::OK).json();
+    assert!(obs["entry"].as_array().is_none_or(Vec::is_empty), "Observation was not asked for: {obs}");
+
+    let resp = s.post("/$reindex").json(&ask(&["*"])).send().await;
+    assert_eq!(resp.status, StatusCode::ACCEPTED, "{}", resp.text());
+    let done = wait(&s).await;
+    assert_eq!(done["parameter"][0]["valueCode"], "completed", "{done}");
+    let obs = s.get("/Observation?code:text=falls").send().await.expect(StatusCode::OK).json();
+    assert_eq!(obs["entry"].as_array().map_or(0, Vec::len), 1, "every type: {obs}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -146,8 +146,10 @@ pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<Result<(), String>>
     }
     if found == 6 {
         // Schema 7 adds the full-text index; resources written before it are found by `_text`
-        // and `_content` once they are written again.
-        tracing::warn!("schema 7 adds full-text search; resources stored before it are not in it until rewritten");
+        // and `_content` once they are written again, or re-indexed (`$reindex` with `type`).
+        tracing::warn!(
+            "schema 7 adds full-text search; resources stored before it are not in it until rewritten or re-indexed (POST /$reindex with type=*)"
+        );
         conn.execute_batch(FTS_DDL)?;
         conn.execute_batch("PRAGMA user_version = 7")?;
         found = 7;
