@@ -111,10 +111,13 @@ fn requested_types(body: &[u8]) -> Result<Option<Vec<String>>, ApiError> {
         match (p["name"].as_str(), p["valueCode"].as_str().or_else(|| p["valueString"].as_str())) {
             (Some("type"), Some("*")) => return Ok(None),
             (Some("type"), Some(t)) if r4().is_resource_type(t) => types.push(t.to_owned()),
-            (Some("type"), other) => {
-                return Err(ApiError::invalid(format!("$reindex: type {other:?} is not an R4 resource type or '*'")))
+            (Some("type"), Some(other)) => {
+                return Err(ApiError::invalid(format!("$reindex: type '{other}' is not an R4 resource type or '*'")))
             }
-            (name, _) => return Err(ApiError::invalid(format!("$reindex takes only 'type' parameters, not {name:?}"))),
+            (Some("type"), None) => return Err(ApiError::invalid("$reindex: a type parameter needs a valueCode")),
+            (name, _) => {
+                return Err(ApiError::invalid(format!("$reindex takes only 'type' parameters, not '{}'", name.unwrap_or(""))))
+            }
         }
     }
     Ok(Some(types))
