@@ -150,10 +150,9 @@ impl SqliteStore {
         let open_err = |source| StoreError::Open { path: path.display().to_string(), source };
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
-        configure(&conn, options.durability).map_err(open_err)?;
-        // The writer's commits do not wait for the disk: with full durability the syncer
+        // The writer's commits never wait for the disk: with full durability the syncer
         // flushes the WAL behind them and acknowledges only then (see `syncer`).
-        conn.execute_batch("PRAGMA synchronous = NORMAL").map_err(open_err)?;
+        configure(&conn, "NORMAL").map_err(open_err)?;
         conn.set_prepared_statement_cache_capacity(256);
         schema::migrate(&conn)
             .map_err(open_err)?
@@ -170,7 +169,12 @@ impl SqliteStore {
         let checkpointer = checkpointer(path, stopped)?;
         let inbound = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .map_err(open_err)?;
-        configure(&inbound, options.durability).map_err(open_err)?;
+        // The inbound log's own short transactions flush at COMMIT when durability is full.
+        let sync = match options.durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        configure(&inbound, sync).map_err(open_err)?;
         inbound.execute_batch("PRAGMA busy_timeout = 30000;").map_err(open_err)?;
         Ok(Arc::new(SqliteStore {
             path: path.to_path_buf(),
@@ -243,16 +247,12 @@ fn wal_path(db: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Connection settings. The WAL file is kept at up to 1 GiB between restarts
+/// Connection settings (`sync`: the `synchronous` level). The WAL file is kept at up to 1 GiB between restarts
 /// (`journal_size_limit`): a commit to a large store writes tens of megabytes of frames, and
 /// when the file was cut back to 64 MiB after every restart, each commit grew it again — new
 /// file pages, which the kernel must allocate and zero around SQLite's unaligned frames
 /// (4,096 + 24 bytes); reusing the file's pages made million-resource ingest ~9 % faster.
-fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
-    let sync = match durability {
-        Durability::Full => "FULL",
-        Durability::Normal => "NORMAL",
-    };
+fn configure(conn: &Connection, sync: &str) -> rusqlite::Result<()> {
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA busy_timeout = 5000;
          PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = OFF;

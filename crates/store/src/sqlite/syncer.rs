@@ -18,7 +18,7 @@
 
 use crate::StoreError;
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 /// The deliveries of one committed group.
@@ -63,7 +63,7 @@ impl Drop for Syncer {
     }
 }
 
-fn run(wal: &PathBuf, groups: &mpsc::Receiver<Deliveries>) {
+fn run(wal: &Path, groups: &mpsc::Receiver<Deliveries>) {
     let mut file: Option<File> = None;
     let (mut flushes, mut delivered) = (0u64, 0u64);
     while let Ok(first) = groups.recv() {
@@ -87,14 +87,13 @@ fn run(wal: &PathBuf, groups: &mpsc::Receiver<Deliveries>) {
     tracing::debug!(flushes, delivered, "sync thread finished");
 }
 
-fn flush(wal: &PathBuf, file: &mut Option<File>) -> std::io::Result<()> {
-    if file.is_none() {
-        *file = Some(File::open(wal)?);
-    }
-    match file {
-        Some(f) => f.sync_data(),
-        None => Ok(()),
-    }
+/// Flushes the WAL, opening it on first use (it exists once the first group has committed).
+fn flush(wal: &Path, file: &mut Option<File>) -> std::io::Result<()> {
+    let f = match file {
+        Some(f) => f,
+        None => file.insert(File::open(wal)?),
+    };
+    f.sync_data()
 }
 
 fn fail(group: Deliveries, why: &str) {
