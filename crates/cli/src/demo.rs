@@ -127,7 +127,7 @@ async fn load(state: &AppState, args: &DemoArgs) -> Result<()> {
     let mut bundles = bundles.into_iter();
     // The place (organisations, practitioners) first: everything else refers to it.
     if let Some(place) = bundles.next() {
-        import::bundle(state, &place).await.map_err(|e| anyhow::anyhow!("loading the place: {:?}", e.issues()))?;
+        import::bundle(state, place).await.map_err(|e| anyhow::anyhow!("loading the place: {:?}", e.issues()))?;
         bar.inc(1);
     }
     let permits = Arc::new(Semaphore::new(4));
@@ -137,7 +137,7 @@ async fn load(state: &AppState, args: &DemoArgs) -> Result<()> {
         let (state, bar) = (state.clone(), bar.clone());
         tasks.spawn(async move {
             let _permit = permit;
-            let r = import::bundle(&state, &b).await;
+            let r = import::bundle(&state, b).await;
             bar.inc(1);
             r.map(|resp| resp.get("entry").and_then(Value::as_array).map_or(0, Vec::len))
         });

@@ -187,7 +187,7 @@ async fn process_json(state: &AppState, file: &Path, bytes: &[u8], tally: &Tally
     let is_bundle = value.get("resourceType").and_then(Value::as_str) == Some("Bundle")
         && matches!(value.get("type").and_then(Value::as_str), Some("transaction" | "batch"));
     if is_bundle {
-        match import::bundle(state, &value).await {
+        match import::bundle(state, value).await {
             Ok(resp) => {
                 let n = resp.get("entry").and_then(Value::as_array).map_or(0, Vec::len);
                 tally.resources.fetch_add(n as u64, Ordering::Relaxed);

@@ -121,7 +121,7 @@ pub async fn replay(state: &AppState, id: i64) -> Result<Value, ApiError> {
         InboundSource::Fhir => {
             let value: Value = serde_json::from_slice(&d.raw).map_err(|e| failed(format!("not JSON: {e}")))?;
             if value.get("resourceType").and_then(Value::as_str) == Some("Bundle") {
-                crate::import::bundle(state, &value).await.map_err(|e| failed(describe(&e)))?;
+                crate::import::bundle(state, value).await.map_err(|e| failed(describe(&e)))?;
             } else {
                 // One NDJSON line: written as with PUT.
                 let (_, rejected) = crate::import::put_all(state, vec![value]).await.map_err(|e| failed(describe(&e)))?;
@@ -204,17 +204,19 @@ async fn import_cld_rows(state: &AppState, bytes: &[u8], keep: bool) -> Result<C
     let report = cld::import_each(bytes, |b| bundles.push(b))?;
     let mut imported = CldImported { report, bundles: bundles.len(), ..CldImported::default() };
     for bundle in bundles {
-        match crate::import::bundle(state, &bundle).await {
+        // A Bundle that fails is kept as it was: with `keep`, a copy goes in.
+        let kept = keep.then(|| bundle.clone());
+        match crate::import::bundle(state, bundle).await {
             Ok(resp) => {
                 imported.applied += 1;
                 imported.resources += resp.get("entry").and_then(Value::as_array).map_or(0, Vec::len);
             }
             Err(e) => {
                 let reason = describe(&e);
-                if !keep {
+                let Some(bundle) = kept else {
                     imported.failed.push(reason);
                     continue;
-                }
+                };
                 let raw = bundle.to_string().into_bytes();
                 let record = NewInbound { source: InboundSource::Fhir, control_id: None, accepted: false, reason: Some(reason.clone()), line: None, raw };
                 match record_inbound(state, record).await {

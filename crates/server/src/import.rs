@@ -12,12 +12,12 @@ use serde_json::Value;
 use weave_store::{prepare_body, write, IndexEntries, Method as StoreMethod, PreparedBody, WriteTx};
 
 /// Processes a transaction or batch Bundle as `POST /` would, answering with minimal entries.
-pub async fn bundle(state: &AppState, bundle: &Value) -> Result<Value, ApiError> {
+pub async fn bundle(state: &AppState, bundle: Value) -> Result<Value, ApiError> {
     bundle_then(state, bundle, None).await
 }
 
 /// Like [`bundle`]; a transaction also runs `epilogue` at the end of its write job.
-pub async fn bundle_then(state: &AppState, bundle: &Value, epilogue: Option<bundle::Epilogue>) -> Result<Value, ApiError> {
+pub async fn bundle_then(state: &AppState, bundle: Value, epilogue: Option<bundle::Epilogue>) -> Result<Value, ApiError> {
     let mut headers = HeaderMap::new();
     headers.insert("prefer", HeaderValue::from_static("return=minimal"));
     let req = Req { method: Method::POST, segments: Vec::new(), query: Vec::new(), headers, body: Bytes::new() };

@@ -264,7 +264,7 @@ pub(crate) async fn apply_hl7(state: &AppState, raw: &[u8]) -> Result<Handled, S
     if let Some(merge) = &mapped.merge {
         let record = NewInbound { source: InboundSource::Hl7v2, control_id, accepted: true, reason: None, line: None, raw: raw.to_vec() };
         let facility = processed.sending_facility.as_deref().unwrap_or("an unnamed facility");
-        return apply_merge_message(state, raw, &mapped.bundle, merge, record, processed.ack, facility).await;
+        return apply_merge_message(state, raw, mapped.bundle, merge, record, processed.ack, facility).await;
     }
     let already = match provenance_id(&mapped.bundle) {
         Some(id) => state.store.read("Provenance", &id)?.is_some_and(|s| s.body.is_some()),
@@ -288,7 +288,7 @@ pub(crate) async fn apply_hl7(state: &AppState, raw: &[u8]) -> Result<Handled, S
         }
     } else {
         // The log record commits in the same transaction as the message's resources.
-        if let Err(e) = apply_logged(state, &mapped.bundle, record).await {
+        if let Err(e) = apply_logged(state, mapped.bundle, record).await {
             return not_applied(raw, &e, 207, "not applied");
         }
     }
@@ -301,7 +301,7 @@ pub(crate) async fn apply_hl7(state: &AppState, raw: &[u8]) -> Result<Handled, S
 async fn apply_merge_message(
     state: &AppState,
     raw: &[u8],
-    bundle: &serde_json::Value,
+    bundle: serde_json::Value,
     merge: &weave_ingest::map::MergeInstruction,
     record: NewInbound,
     ack: String,
@@ -336,14 +336,21 @@ fn not_applied(raw: &[u8], e: &ApiError, code: u16, what: &str) -> Result<Handle
 
 /// Applies a message's Bundle and logs the message in the same write job. A group rolled back
 /// by a failing neighbour (`503`, nothing written) is retried a few times.
-async fn apply_logged(state: &AppState, bundle: &serde_json::Value, record: NewInbound) -> Result<(), ApiError> {
+async fn apply_logged(state: &AppState, mut bundle: serde_json::Value, record: NewInbound) -> Result<(), ApiError> {
     let record = Arc::new(record);
     let mut attempt = 0;
     loop {
         let rec = Arc::clone(&record);
         let log: crate::bundle::Epilogue = Box::new(move |tx| tx.record_inbound(&rec).map(drop));
-        match crate::import::bundle_then(state, bundle, Some(log)).await {
-            Err(ApiError::Unavailable(_)) if attempt < 3 => attempt += 1,
+        match crate::import::bundle_then(state, std::mem::take(&mut bundle), Some(log)).await {
+            Err(ApiError::Unavailable(_)) if attempt < 3 => {
+                attempt += 1;
+                // The attempt took the Bundle apart: map the message again (mapping is pure).
+                bundle = process(&record.raw, &ParseOptions::default(), &MapOptions::default())
+                    .result
+                    .map_err(|f| ApiError::Internal(format!("the message no longer maps: {f}")))?
+                    .bundle;
+            }
             other => return other.map(drop),
         }
     }

@@ -35,16 +35,17 @@ fn at(index: usize, field: &str, msg: String) -> Issue {
     i
 }
 
-/// Parses and checks every entry; all problems are reported together.
-pub fn parse_entries(bundle: &Value, transaction: bool) -> Result<Vec<Entry>, ApiError> {
-    let entries = match bundle.get("entry") {
+/// Parses and checks every entry, taking their resources out of the Bundle (never copied); all
+/// problems are reported together.
+pub fn parse_entries(bundle: &mut Value, transaction: bool) -> Result<Vec<Entry>, ApiError> {
+    let entries = match bundle.get_mut("entry") {
         None => return Ok(Vec::new()),
-        Some(Value::Array(a)) => a,
+        Some(Value::Array(a)) => std::mem::take(a),
         Some(_) => return Err(ApiError::invalid("Bundle.entry must be an array")),
     };
     let mut out = Vec::with_capacity(entries.len());
     let mut problems = Vec::new();
-    for (index, e) in entries.iter().enumerate() {
+    for (index, e) in entries.into_iter().enumerate() {
         match parse_entry(index, e) {
             Ok(entry) => out.push(entry),
             Err(mut p) => problems.append(&mut p),
@@ -74,7 +75,8 @@ fn check_duplicate_full_urls(entries: &[Entry], problems: &mut Vec<Issue>) {
     }
 }
 
-fn parse_entry(index: usize, e: &Value) -> Result<Entry, Vec<Issue>> {
+fn parse_entry(index: usize, mut e: Value) -> Result<Entry, Vec<Issue>> {
+    let resource = e.as_object_mut().and_then(|o| o.remove("resource"));
     let req = e.get("request").ok_or_else(|| vec![at(index, "request", "the entry has no request".into())])?;
     let s = |k: &str| req.get(k).and_then(Value::as_str).map(str::to_owned);
     let method_text = s("method").ok_or_else(|| vec![at(index, "request.method", "the entry has no request.method".into())])?;
@@ -105,7 +107,6 @@ fn parse_entry(index: usize, e: &Value) -> Result<Entry, Vec<Issue>> {
             problems.push(at(index, "request.url", format!("'{id}' is not a valid resource id")));
         }
     }
-    let resource = e.get("resource").cloned();
     check_resource_presence(index, &method, &resource, &resource_type, &mut problems);
     let if_match = match s("ifMatch") {
         Some(m) => match parse_etag(&m) {

@@ -22,23 +22,23 @@ use weave_fhir::outcome::IssueType;
 pub async fn handle(state: &AppState, req: &Req) -> Result<Response, ApiError> {
     crate::http::body_kind(&req.headers)?;
     let bundle = parse_json(&req.body)?;
-    let out = process(state, req, &bundle).await?;
+    let out = process(state, req, bundle).await?;
     Ok(fhir_response(StatusCode::OK, to_body(&out, req.pretty())))
 }
 
 /// Processes a parsed transaction or batch Bundle and returns the response Bundle.
-pub async fn process(state: &AppState, req: &Req, bundle: &Value) -> Result<Value, ApiError> {
+pub async fn process(state: &AppState, req: &Req, bundle: Value) -> Result<Value, ApiError> {
     process_with(state, req, bundle, None).await
 }
 
 /// Like [`process`]; a transaction runs `epilogue` at the end of its write job. A batch has no
 /// single job, so an epilogue is refused for it.
-pub async fn process_with(state: &AppState, req: &Req, bundle: &Value, epilogue: Option<Epilogue>) -> Result<Value, ApiError> {
+pub async fn process_with(state: &AppState, req: &Req, mut bundle: Value, epilogue: Option<Epilogue>) -> Result<Value, ApiError> {
     if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
         return Err(ApiError::invalid("POST to the base URL takes a transaction or batch Bundle"));
     }
     let kind = bundle.get("type").and_then(Value::as_str).unwrap_or("").to_owned();
-    let entries = entry::parse_entries(bundle, kind == "transaction")?;
+    let entries = entry::parse_entries(&mut bundle, kind == "transaction")?;
     let responses = match kind.as_str() {
         "transaction" => transaction::run(state, req, entries, epilogue).await?,
         "batch" if epilogue.is_some() => {

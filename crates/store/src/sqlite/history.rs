@@ -2,6 +2,7 @@
 
 use crate::{Change, HistoryPage, HistoryQuery, HistoryScope, IndexEntries, Method, StoreError};
 use rusqlite::types::Value as SqlValue;
+use super::pending::Pending;
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
 /// The filter shared by a history page and its total: SQL text after `FROM version v` plus
@@ -102,12 +103,13 @@ pub(crate) fn changes(c: &Connection, after_seq: i64, limit: usize) -> Result<Ve
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// Inserts the index rows of one resource (parameter names are qualified by resource type), and
-/// those of its contained resources under their virtual row ids (see `search::virtual_rid`),
-/// with their keys in the contained namespace of their type and a marker row holding their
-/// local id. Contained resources past [`crate::query::MAX_CONTAINED`] are not indexed.
-pub(crate) fn write_index(c: &Connection, rid: i64, ty: &str, ix: &IndexEntries) -> Result<(), StoreError> {
-    write_rows(c, rid, ty, ix)?;
+/// Holds the index rows of one resource in `pending` (parameter names are qualified by resource
+/// type), and those of its contained resources under their virtual row ids (see
+/// `search::virtual_rid`), with their keys in the contained namespace of their type and a marker
+/// row holding their local id; writes its full text now. Contained resources past
+/// [`crate::query::MAX_CONTAINED`] are not indexed.
+pub(crate) fn write_index(c: &Connection, pending: &mut Pending, rid: i64, ty: &str, ix: &IndexEntries) -> Result<(), StoreError> {
+    pending.add(rid, ty, ix);
     if let Some(t) = &ix.text {
         let mut st = c.prepare_cached("INSERT INTO idx_fts (rowid, narrative, content) VALUES (?1, ?2, ?3)")?;
         st.execute((rid, &t.narrative, &t.content))?;
@@ -115,73 +117,10 @@ pub(crate) fn write_index(c: &Connection, rid: i64, ty: &str, ix: &IndexEntries)
     for contained in &ix.contained {
         let Some(vrid) = super::search::virtual_rid(rid, contained.ordinal) else { continue };
         let ns = super::search::contained_ns(&contained.resource_type);
-        write_rows(c, vrid, &ns, &contained.index)?;
+        pending.add(vrid, &ns, &contained.index);
         let marker = super::schema::param_key(&ns, super::search::LOCAL_ID);
         let n = i64::try_from(contained.index.tokens.len()).unwrap_or(i64::MAX);
-        let mut st = c.prepare_cached("INSERT INTO idx_token (rid, param, n, system, code, text) VALUES (?1, ?2, ?3, NULL, ?4, NULL)")?;
-        st.execute((vrid, marker, n, &contained.id))?;
-    }
-    Ok(())
-}
-
-/// Inserts the value rows of `ix` (not its full text or contained resources) under row id `rid`,
-/// their parameters qualified by `ty`. `n` numbers a resource's rows of one table (the `n` of
-/// the `(rid, param, n)` key).
-fn write_rows(c: &Connection, rid: i64, ty: &str, ix: &IndexEntries) -> Result<(), StoreError> {
-    let key = |p: &str| super::schema::param_key(ty, p);
-    let n = |i: usize| i64::try_from(i).unwrap_or(i64::MAX);
-    insert_rows(c, "INSERT INTO idx_present (rid, param) VALUES (?1, ?2)", ix.present.iter().map(|p| (rid, key(p))))?;
-    insert_rows(
-        c,
-        "INSERT INTO idx_string (rid, param, n, norm, exact) VALUES (?1, ?2, ?3, ?4, ?5)",
-        ix.strings.iter().enumerate().map(|(i, r)| (rid, key(&r.0), n(i), &r.1, &r.2)),
-    )?;
-    insert_rows(
-        c,
-        "INSERT INTO idx_token (rid, param, n, system, code, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        ix.tokens.iter().enumerate().map(|(i, r)| (rid, key(&r.0), n(i), &r.1, &r.2, &r.3)),
-    )?;
-    insert_rows(
-        c,
-        "INSERT INTO idx_reference (rid, param, n, target_type, target_id, url) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        ix.references.iter().enumerate().map(|(i, r)| (rid, key(&r.0), n(i), &r.1, &r.2, &r.3)),
-    )?;
-    insert_rows(
-        c,
-        "INSERT INTO idx_date (rid, param, n, lo, hi, wide) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        ix.dates.iter().enumerate().map(|(i, r)| {
-            let wide = i64::from(r.2.saturating_sub(r.1) > super::search::NARROW);
-            (rid, key(&r.0), n(i), r.1, r.2, wide)
-        }),
-    )?;
-    insert_rows(
-        c,
-        "INSERT INTO idx_number (rid, param, n, value) VALUES (?1, ?2, ?3, ?4)",
-        ix.numbers.iter().enumerate().map(|(i, r)| (rid, key(&r.0), n(i), r.1)),
-    )?;
-    insert_rows(
-        c,
-        "INSERT INTO idx_quantity (rid, param, n, value, system, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        ix.quantities.iter().enumerate().map(|(i, r)| (rid, key(&r.0), n(i), r.1, &r.2, &r.3)),
-    )?;
-    insert_rows(
-        c,
-        "INSERT INTO idx_uri (rid, param, n, uri) VALUES (?1, ?2, ?3, ?4)",
-        ix.uris.iter().enumerate().map(|(i, r)| (rid, key(&r.0), n(i), &r.1)),
-    )
-}
-
-/// Inserts rows one statement each: a multi-row INSERT would make SQLite keep a statement journal
-/// (a copy of every page it touches), which costs more than the extra statement executions.
-/// The statement text is a constant, so the statement cache finds it without building a string.
-fn insert_rows<P: rusqlite::Params>(c: &Connection, sql: &'static str, rows: impl Iterator<Item = P>) -> Result<(), StoreError> {
-    let mut rows = rows.peekable();
-    if rows.peek().is_none() {
-        return Ok(());
-    }
-    let mut st = c.prepare_cached(sql)?;
-    for row in rows {
-        st.execute(row)?;
+        pending.add_token((vrid, marker, n, None, contained.id.clone(), None));
     }
     Ok(())
 }

@@ -8,6 +8,7 @@
 
 mod deadletter;
 mod history;
+mod pending;
 mod schema;
 mod search;
 mod syncer;

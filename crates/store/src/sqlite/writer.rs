@@ -2,6 +2,7 @@
 //! the flush to disk pipelined behind the commit when a [`Syncer`] is given.
 
 use super::schema::INDEX_TABLES;
+use super::pending::Pending;
 use super::syncer::Syncer;
 use crate::api::{Job, WriteTx};
 use crate::query::{SearchPage, SearchQuery};
@@ -45,6 +46,8 @@ impl WriterState {
 }
 
 fn run(conn: &Connection, jobs: &mpsc::Receiver<Job>, max_batch: usize, mut state: WriterState, syncer: Option<&Syncer>) {
+    // The index rows of the open group; kept from group to group for its space.
+    let mut held = Pending::default();
     let (mut busy, mut n_batches, mut n_jobs, mut commit_time) = (std::time::Duration::ZERO, 0u64, 0u64, std::time::Duration::ZERO);
     while let Ok(first) = jobs.recv() {
         let started = std::time::Instant::now();
@@ -61,7 +64,7 @@ fn run(conn: &Connection, jobs: &mpsc::Receiver<Job>, max_batch: usize, mut stat
             taken += usize::from(job.is_some());
             job
         };
-        commit_time += run_batch(conn, next, &mut state, syncer);
+        commit_time += run_batch(conn, next, &mut state, &mut held, syncer);
         n_jobs += taken as u64;
         busy += started.elapsed();
     }
@@ -81,8 +84,10 @@ fn run_batch(
     conn: &Connection,
     mut next: impl FnMut() -> Option<Job>,
     state: &mut WriterState,
+    pending: &mut Pending,
     syncer: Option<&Syncer>,
 ) -> std::time::Duration {
+    pending.clear();
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "cannot begin a write transaction");
         // Dropping the jobs drops their reply channels; callers then see `StoreError::Closed`.
@@ -96,11 +101,15 @@ fn run_batch(
         let Some(job) = next() else { break };
         let now = now_micros().max(state.last_ts + 1);
         state.last_ts = now;
-        let mut tx = SqliteTx { conn, now, next_seq: &mut state.next_seq, wrote: false, protected: false };
+        let mut tx = SqliteTx { conn, now, next_seq: &mut state.next_seq, pending, wrote: false, protected: false };
         let outcome = catch_unwind(AssertUnwindSafe(|| job(&mut tx)));
         let (wrote, protected) = (tx.wrote, tx.protected);
         if protected {
             let keep = matches!(&outcome, Ok(o) if o.succeeded);
+            if !keep {
+                // What is held was added after the savepoint (which wrote what came before).
+                pending.clear();
+            }
             let end = if keep { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
             if let Err(e) = conn.execute_batch(end) {
                 tracing::error!(error = %e, "a job's savepoint could not be closed; its group is rolled back");
@@ -119,6 +128,12 @@ fn run_batch(
                 tracing::error!("a write job panicked; its group is rolled back");
                 poisoned |= wrote;
             }
+        }
+    }
+    if !poisoned {
+        if let Err(e) = pending.flush(conn) {
+            tracing::error!(error = %e, "a group's index rows could not be written; it is rolled back");
+            poisoned = true;
         }
     }
     if poisoned {
@@ -161,6 +176,8 @@ struct SqliteTx<'c> {
     conn: &'c Connection,
     now: i64,
     next_seq: &'c mut i64,
+    /// The group's index rows not yet written.
+    pending: &'c mut Pending,
     /// Set by the first write: a job that fails after it forces its group to roll back.
     wrote: bool,
     /// The job asked for a savepoint (see [`WriteTx::savepoint`]).
@@ -199,7 +216,8 @@ impl SqliteTx<'_> {
         Ok(seq)
     }
 
-    fn clear_index(&self, rid: i64) -> Result<(), StoreError> {
+    fn clear_index(&mut self, rid: i64) -> Result<(), StoreError> {
+        self.pending.flush(self.conn)?;
         for table in INDEX_TABLES {
             let mut st = self.conn.prepare_cached(&format!("DELETE FROM {table} WHERE rid = ?1"))?;
             st.execute([rid])?;
@@ -219,8 +237,8 @@ impl SqliteTx<'_> {
         Ok(())
     }
 
-    fn write_index(&self, rid: i64, ty: &str, index: &IndexEntries) -> Result<(), StoreError> {
-        super::history::write_index(self.conn, rid, ty, index)
+    fn write_index(&mut self, rid: i64, ty: &str, index: &IndexEntries) -> Result<(), StoreError> {
+        super::history::write_index(self.conn, self.pending, rid, ty, index)
     }
 }
 
@@ -291,6 +309,7 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn search(&mut self, query: &SearchQuery) -> Result<SearchPage, StoreError> {
+        self.pending.flush(self.conn)?;
         super::search::search(self.conn, query)
     }
 
@@ -315,6 +334,9 @@ impl WriteTx for SqliteTx<'_> {
             if self.wrote {
                 return Err(StoreError::Invalid("a savepoint must be taken before the job's first write".into()));
             }
+            // What earlier jobs left held is written first: a rollback to the savepoint must
+            // leave it, and forgets only what this job adds.
+            self.pending.flush(self.conn)?;
             self.conn.execute_batch("SAVEPOINT job")?;
             self.protected = true;
         }
