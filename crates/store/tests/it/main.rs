@@ -205,3 +205,70 @@ fn a_job_failing_after_writing_rolls_back_its_group() {
     let w = put(&store, "Patient", "c", json!({"resourceType": "Patient"}));
     assert_eq!(w.seq, 1);
 }
+
+/// A Patient whose only index row is the token `identifier` = `urn:sys|{value}`.
+fn put_identified(tx: &mut dyn WriteTx, id: &str, value: &str) -> Result<(), StoreError> {
+    let mut b = json!({"resourceType": "Patient"});
+    let index = IndexEntries {
+        tokens: vec![("identifier".into(), Some("urn:sys".into()), value.into(), None)],
+        ..IndexEntries::default()
+    };
+    tx.put("Patient", id, &prepare_body(&mut b, id), Method::Post, &index).map(|_| ())
+}
+
+fn by_identifier(value: &str) -> weave_store::query::SearchQuery {
+    let mut q = weave_store::query::SearchQuery::all("Patient");
+    q.clauses.push(weave_store::query::Clause {
+        any_of: vec![weave_store::query::Predicate::Token {
+            param: "identifier".into(),
+            system: Some(Some("urn:sys".into())),
+            code: Some(value.into()),
+        }],
+    });
+    q
+}
+
+fn ids(page: &weave_store::query::SearchPage) -> Vec<String> {
+    page.matches.iter().map(|m| m.1.clone()).collect()
+}
+
+/// The writer holds a group's index rows until the group ends; every job must still see the
+/// rows of the jobs before it, an update must replace rows still held, and a job rolled back to
+/// its savepoint must leave none of its rows behind.
+#[test]
+fn index_rows_held_for_a_group_are_seen_replaced_and_rolled_back_with_their_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let results = in_one_group(
+        &store,
+        vec![
+            Box::new(|tx: &mut dyn WriteTx| put_identified(tx, "a", "1")),
+            Box::new(|tx: &mut dyn WriteTx| {
+                let found = ids(&tx.search(&by_identifier("1"))?);
+                if found != ["a"] {
+                    return Err(StoreError::Invalid(format!("an earlier job's row is not seen: {found:?}")));
+                }
+                put_identified(tx, "b", "2")
+            }),
+            Box::new(|tx: &mut dyn WriteTx| {
+                tx.savepoint()?;
+                put_identified(tx, "c", "3")?;
+                Err(StoreError::Conflict("checked after writing".into()))
+            }),
+            // An update of a resource whose rows are still held replaces them.
+            Box::new(|tx: &mut dyn WriteTx| put_identified(tx, "b", "4")),
+        ],
+    );
+    assert!(results[0].is_ok() && results[1].is_ok() && results[3].is_ok(), "{results:?}");
+    assert!(matches!(results[2], Err(StoreError::Conflict(_))));
+    let search = |v: &str| ids(&store.search(&by_identifier(v)).unwrap());
+    assert_eq!(search("1"), ["a"]);
+    assert!(search("2").is_empty(), "the replaced row is gone");
+    assert!(search("3").is_empty(), "the rolled-back job's row is gone");
+    assert!(store.read("Patient", "c").unwrap().is_none());
+    assert_eq!(search("4"), ["b"]);
+    // The next resource takes the row id the rolled-back one had: no stray row may follow it.
+    write_blocking(&*store, |tx: &mut dyn WriteTx| put_identified(tx, "e", "5")).unwrap();
+    assert!(search("3").is_empty(), "a row of the rolled-back job was written after all");
+    assert_eq!(search("5"), ["e"]);
+}
