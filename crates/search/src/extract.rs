@@ -78,8 +78,9 @@ pub fn add_string(param: &str, item: &Item<'_>, ix: &mut IndexEntries) {
 
 /// Adds token rows: codes, Codings, CodeableConcepts, Identifiers, ContactPoints, booleans.
 pub fn add_token(param: &str, item: &Item<'_>, ix: &mut IndexEntries) {
-    let mut push = |system: Option<&str>, code: &str, text: Option<&str>| {
-        ix.tokens.push((param.to_owned(), system.map(str::to_owned), code.to_owned(), text.map(normalize)));
+    // `text` arrives normalized (see `normalize`).
+    let mut push = |system: Option<&str>, code: &str, text: Option<String>| {
+        ix.tokens.push((param.to_owned(), system.map(str::to_owned), code.to_owned(), text));
     };
     let Item::Node(n) = item else {
         match item {
@@ -92,28 +93,37 @@ pub fn add_token(param: &str, item: &Item<'_>, ix: &mut IndexEntries) {
     let v = n.json();
     match n.type_name() {
         Some("Coding") => match str_field(v, "code") {
-            Some(code) => push(str_field(v, "system"), code, str_field(v, "display")),
+            Some(code) => push(str_field(v, "system"), code, str_field(v, "display").map(normalize)),
             // A display alone is still searchable with `:text`.
-            None => push(None, "", str_field(v, "display")),
+            None => push(None, "", str_field(v, "display").map(normalize)),
         },
         Some("CodeableConcept") => {
             let text = str_field(v, "text");
+            let norm_text = text.map(normalize);
+            // A coding's display, normalized (the concept's text, when it is the same words).
+            let words = |display: &str| if Some(display) == text { norm_text.clone() } else { Some(normalize(display)) };
+            // Whether a coding row already carries the concept's text.
+            let mut carried = false;
             for c in v.get("coding").and_then(Value::as_array).into_iter().flatten() {
-                match str_field(c, "code") {
-                    Some(code) => push(str_field(c, "system"), code, str_field(c, "display").or(text)),
-                    None if c.get("display").is_some() => push(None, "", str_field(c, "display")),
-                    None => {}
-                }
+                let display = str_field(c, "display");
+                let row_text = match (str_field(c, "code"), display) {
+                    (Some(_), Some(d)) | (None, Some(d)) => words(d),
+                    (Some(_), None) => norm_text.clone(),
+                    (None, None) => continue,
+                };
+                carried |= row_text.is_some() && row_text == norm_text;
+                push(str_field(c, "system").filter(|_| c.get("code").is_some()), str_field(c, "code").unwrap_or(""), row_text);
             }
-            // The concept's own text, searchable with `:text` even when it has no coding.
-            if let Some(t) = text {
+            // The concept's own text, searchable with `:text` even when it has no coding (a
+            // coding row with the same words already answers it).
+            if let Some(t) = norm_text.filter(|_| !carried) {
                 push(None, "", Some(t));
             }
         }
         Some("Identifier") => {
             if let Some(value) = str_field(v, "value") {
                 let type_text = v.get("type").and_then(|t| str_field(t, "text"));
-                push(str_field(v, "system"), value, type_text);
+                push(str_field(v, "system"), value, type_text.map(normalize));
                 // `:of-type`: one row per type coding, under `param:of-type`, code `type|value`.
                 for c in v.get("type").and_then(|t| t.get("coding")).and_then(Value::as_array).into_iter().flatten() {
                     if let Some(code) = str_field(c, "code") {
@@ -230,6 +240,40 @@ pub fn add_uri(param: &str, item: &Item<'_>, ix: &mut IndexEntries) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn code_rows(code: serde_json::Value) -> Vec<(Option<String>, String, Option<String>)> {
+        let obs = serde_json::json!({"resourceType": "Observation", "status": "final", "code": code});
+        let ix = crate::Indexer::new("http://localhost").extract("Observation", &obs);
+        ix.tokens.into_iter().filter(|t| t.0 == "code").map(|t| (t.1, t.2, t.3)).collect()
+    }
+
+    #[test]
+    fn a_concept_text_gets_its_own_row_only_when_no_coding_carries_the_same_words() {
+        let loinc = || Some("http://loinc.org".to_owned());
+        // The text repeats the display: the coding's row answers `:text`.
+        let same = code_rows(serde_json::json!({
+            "coding": [{"system": "http://loinc.org", "code": "29463-7", "display": "Body Weight"}],
+            "text": "Body weight"
+        }));
+        assert_eq!(same, vec![(loinc(), "29463-7".to_owned(), Some("body weight".to_owned()))]);
+        // A coding without a display carries the text.
+        let bare = code_rows(serde_json::json!({"coding": [{"system": "http://loinc.org", "code": "29463-7"}], "text": "Weight"}));
+        assert_eq!(bare, vec![(loinc(), "29463-7".to_owned(), Some("weight".to_owned()))]);
+        // Other words: both are searchable.
+        let other = code_rows(serde_json::json!({
+            "coding": [{"system": "http://loinc.org", "code": "29463-7", "display": "Body weight"}],
+            "text": "Weight on the ward scales"
+        }));
+        assert_eq!(
+            other,
+            vec![
+                (loinc(), "29463-7".to_owned(), Some("body weight".to_owned())),
+                (None, String::new(), Some("weight on the ward scales".to_owned())),
+            ]
+        );
+        // Text alone.
+        assert_eq!(code_rows(serde_json::json!({"text": "Falls"})), vec![(None, String::new(), Some("falls".to_owned()))]);
+    }
 
     #[test]
     fn references_are_split_into_type_and_id() {
