@@ -33,8 +33,8 @@ pub struct IngestArgs {
     /// Stop after this many resources.
     #[arg(long, default_value_t = 200_000)]
     pub resources: usize,
-    /// Bundles in flight at once.
-    #[arg(long, default_value_t = 16)]
+    /// Bundles in flight at once (as `weave import --jobs`).
+    #[arg(long, default_value_t = 64)]
     pub jobs: usize,
     /// The store to load (default: a fresh file in a temporary folder, removed afterwards).
     #[arg(long)]

@@ -22,8 +22,9 @@ pub struct ImportArgs {
     /// Files (.json Bundles, .ndjson) or folders to load.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// How many files or NDJSON chunks are processed at once (more in flight: larger group commits).
-    #[arg(long, env = "WEAVE_IMPORT_JOBS", default_value_t = 16)]
+    /// How many files or NDJSON chunks are processed at once (more in flight: larger group
+    /// commits). Whatever the number, at most 256 MiB of input is in flight at a time.
+    #[arg(long, env = "WEAVE_IMPORT_JOBS", default_value_t = 64)]
     pub jobs: usize,
     /// Base URL absolute references to this server start with.
     #[arg(long, env = "WEAVE_BASE_URL", default_value = "http://127.0.0.1:8080")]
@@ -126,8 +127,12 @@ pub fn run(args: &ImportArgs) -> Result<()> {
     Ok(())
 }
 
+/// Input in flight at most, in MiB: parsed, a Bundle takes several times its size in memory.
+const BUDGET_MIB: u32 = 256;
+
 async fn import_files(state: &AppState, files: &[PathBuf], jobs: usize, bar: &ProgressBar, tally: &Arc<Tally>) -> Result<()> {
     let permits = Arc::new(Semaphore::new(jobs));
+    let budget = Arc::new(Semaphore::new(BUDGET_MIB as usize));
     let mut tasks = tokio::task::JoinSet::new();
     for file in files {
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
@@ -135,11 +140,14 @@ async fn import_files(state: &AppState, files: &[PathBuf], jobs: usize, bar: &Pr
         let is_ndjson = file.extension().and_then(|e| e.to_str()) == Some("ndjson");
         let chunks = if is_ndjson { ndjson_chunks(file, &bytes) } else { vec![Work::Json(bytes)] };
         let n_chunks = chunks.len().max(1) as u64;
+        // Each piece holds its share of the budget (at least 1 MiB, at most all of it).
+        let mib = u32::try_from((len / n_chunks) >> 20).unwrap_or(u32::MAX).clamp(1, BUDGET_MIB);
         for work in chunks {
+            let memory = Arc::clone(&budget).acquire_many_owned(mib).await.context("import queue closed")?;
             let permit = Arc::clone(&permits).acquire_owned().await.context("import queue closed")?;
             let (state, bar, tally, file) = (state.clone(), bar.clone(), Arc::clone(tally), file.clone());
             tasks.spawn(async move {
-                let _permit = permit;
+                let _permit = (permit, memory);
                 process(&state, &file, work, &tally).await;
                 bar.inc(len / n_chunks);
             });
