@@ -6,32 +6,18 @@ use unicode_normalization::UnicodeNormalization;
 /// `"zoe o'brien"`.
 pub fn normalize(s: &str) -> String {
     if s.is_ascii() {
-        return normalize_ascii(s);
+        // No decomposition and no accents: one lower case per byte.
+        fold(s.len(), s.chars(), |c, out| out.push(c.to_ascii_lowercase()))
+    } else {
+        fold(s.len(), s.nfd().filter(|c| !unicode_normalization::char::is_combining_mark(*c)), |c, out| out.extend(c.to_lowercase()))
     }
-    let mut out = String::with_capacity(s.len());
-    let mut space = false;
-    for c in s.nfd() {
-        if unicode_normalization::char::is_combining_mark(c) {
-            continue;
-        }
-        if c.is_whitespace() {
-            space = !out.is_empty();
-            continue;
-        }
-        if space {
-            out.push(' ');
-            space = false;
-        }
-        out.extend(c.to_lowercase());
-    }
-    out
 }
 
-/// [`normalize`] of ASCII text, byte by byte: no decomposition, no accents, one lower case.
-fn normalize_ascii(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+/// Folds runs of white space to one space (none at either end), `push`ing every other character.
+fn fold(capacity: usize, chars: impl Iterator<Item = char>, push: impl Fn(char, &mut String)) -> String {
+    let mut out = String::with_capacity(capacity);
     let mut space = false;
-    for c in s.chars() {
+    for c in chars {
         if c.is_whitespace() {
             space = !out.is_empty();
             continue;
@@ -40,7 +26,7 @@ fn normalize_ascii(s: &str) -> String {
             out.push(' ');
             space = false;
         }
-        out.push(c.to_ascii_lowercase());
+        push(c, &mut out);
     }
     out
 }
