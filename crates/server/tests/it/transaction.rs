@@ -365,3 +365,48 @@ async fn failing_transactions_do_not_disturb_concurrent_writes() {
     assert_eq!(s.count("Observation").await, before + 60, "exactly the good creates were written");
     assert_eq!(s.get(&format!("/Patient/{existing}")).send().await.version(), 1);
 }
+
+/// A conditional create is resolved before its job, against what is committed, and again inside
+/// it. Here the Patient it matched is deleted between the two: the job must create a new Patient
+/// and point the Observation at it, not at the deleted one.
+#[tokio::test]
+async fn a_conditional_create_whose_match_goes_away_before_its_job_creates() {
+    let s = Server::new();
+    let (old, _) = s.create(&patient("tx-race")).await;
+    let p = "urn:uuid:1c7e2b4a-5d3f-4e6a-9b8c-7d6e5f4a3b2c";
+    let mut e = post(p, patient("tx-race"));
+    e["request"]["ifNoneExist"] = json!(format!("identifier={SYS}|tx-race"));
+    let tx = bundle("transaction", vec![e, post("urn:uuid:o-race", observation(p))]);
+
+    // Hold the writer, queue the delete, then the transaction (its prediction sees the Patient).
+    let (hold, release) = std::sync::mpsc::channel::<()>();
+    let store = Arc::clone(&s.state.store);
+    let blocker = std::thread::spawn(move || {
+        weave_store::write_blocking(&*store, move |_tx: &mut dyn weave_store::WriteTx| {
+            let _ = release.recv();
+            Ok::<(), weave_store::StoreError>(())
+        })
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let ms = std::time::Duration::from_millis;
+    let deleting = async { s.delete(&format!("/Patient/{old}")).send().await.expect(StatusCode::OK) };
+    let running = async {
+        tokio::time::sleep(ms(50)).await;
+        run(&s, &tx).await
+    };
+    let releasing = async {
+        tokio::time::sleep(ms(150)).await;
+        hold.send(()).unwrap();
+    };
+    let (_, entries, ()) = tokio::join!(deleting, running, releasing);
+    blocker.join().unwrap().unwrap();
+
+    assert_eq!(status_of(&entries[0]), 201, "created anew: {}", entries[0]);
+    let (_, new) = location_id(&entries[0]);
+    assert_ne!(new, old);
+    let (_, oid) = location_id(&entries[1]);
+    let obs = s.get(&format!("/Observation/{oid}")).send().await.expect(StatusCode::OK).json();
+    assert_eq!(obs["subject"]["reference"], format!("Patient/{new}").as_str());
+    let created = s.get(&format!("/Patient/{new}")).send().await.expect(StatusCode::OK).json();
+    assert_eq!(created["id"], new.as_str());
+}
