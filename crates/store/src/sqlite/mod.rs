@@ -37,11 +37,15 @@ pub struct SqliteOptions {
     pub durability: Durability,
     /// Most jobs committed together in one transaction.
     pub max_batch: usize,
+    /// Groups hold at most half as many jobs as callers are waiting, so that callers who wait for
+    /// each reply before sending again are served in two alternating halves (see `writer`).
+    /// Off, a group takes every job that arrives while it is open (up to `max_batch`).
+    pub split_groups: bool,
 }
 
 impl Default for SqliteOptions {
     fn default() -> Self {
-        SqliteOptions { durability: Durability::Full, max_batch: 256 }
+        SqliteOptions { durability: Durability::Full, max_batch: 256, split_groups: true }
     }
 }
 
@@ -50,6 +54,8 @@ pub struct SqliteStore {
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    /// Jobs submitted and not yet answered (the writer sizes its groups by it).
+    in_flight: Arc<writer::InFlight>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// The connection the inbound log is written on: short transactions of their own, waiting
     /// for the writer thread through the busy timeout (see `deadletter`).
@@ -165,7 +171,9 @@ impl SqliteStore {
             Durability::Full => Some(syncer::Syncer::spawn(wal_path(conn.path().map_or(path, Path::new)))?),
             Durability::Normal => None,
         };
-        let writer = writer::spawn(conn, recv, options.max_batch, syncer)?;
+        let in_flight = Arc::new(writer::InFlight::default());
+        let limits = writer::Limits { max_batch: options.max_batch.max(1), split: options.split_groups };
+        let writer = writer::spawn(conn, recv, limits, Arc::clone(&in_flight), syncer)?;
         let (stop, stopped) = mpsc::channel();
         let checkpointer = checkpointer(path, stopped)?;
         let inbound = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
@@ -181,6 +189,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             readers: Mutex::new(Vec::new()),
             jobs: Mutex::new(Some(send)),
+            in_flight,
             writer: Mutex::new(Some(writer)),
             inbound: Mutex::new(inbound),
             checkpointer: Mutex::new(Some((stop, checkpointer))),
@@ -426,7 +435,7 @@ impl Store for SqliteStore {
     fn submit(&self, job: Job) -> Result<(), StoreError> {
         let jobs = self.jobs.lock().map_err(|_| StoreError::Closed)?;
         let sender = jobs.as_ref().ok_or(StoreError::Closed)?;
-        sender.send(job).map_err(|_| StoreError::Closed)
+        sender.send(self.in_flight.track(job)).map_err(|_| StoreError::Closed)
     }
 }
 

@@ -9,23 +9,67 @@ use crate::query::{SearchPage, SearchQuery};
 use crate::{now_micros, IndexEntries, Method, NewInbound, PreparedBody, Stored, StoreError, VersionInfo, Written};
 use rusqlite::{Connection, OptionalExtension};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+
+/// Jobs submitted and not yet answered: how many callers are waiting on the writer.
+#[derive(Debug, Default)]
+pub(crate) struct InFlight(AtomicUsize);
+
+impl InFlight {
+    /// Counts `job` until its reply is delivered (or it is dropped unrun).
+    pub(crate) fn track(self: &Arc<Self>, job: Job) -> Job {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        let ticket = Ticket(Arc::clone(self));
+        Box::new(move |tx| {
+            let mut outcome = job(tx);
+            let deliver = outcome.deliver;
+            outcome.deliver = Box::new(move |err| {
+                deliver(err);
+                drop(ticket);
+            });
+            outcome
+        })
+    }
+
+    fn now(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// One job's place in [`InFlight`], given up when dropped.
+struct Ticket(Arc<InFlight>);
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.0 .0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 pub(crate) fn spawn(
     conn: Connection,
     jobs: mpsc::Receiver<Job>,
-    max_batch: usize,
+    limits: Limits,
+    in_flight: Arc<InFlight>,
     syncer: Option<Syncer>,
 ) -> Result<std::thread::JoinHandle<()>, StoreError> {
     let state = WriterState::load(&conn)?;
     std::thread::Builder::new()
         .name("weave-store-writer".into())
         .spawn(move || {
-            run(&conn, &jobs, max_batch.max(1), state, syncer.as_ref());
+            run(&conn, &jobs, limits, &in_flight, state, syncer.as_ref());
             // Dropping the syncer flushes and delivers what it still holds.
             drop(syncer);
         })
         .map_err(|e| StoreError::Invalid(format!("cannot start the writer thread: {e}")))
+}
+
+/// How large the writer's groups may grow (see [`super::SqliteOptions`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub max_batch: usize,
+    /// At most half as many jobs as callers are waiting.
+    pub split: bool,
 }
 
 /// Counters the writer carries between batches.
@@ -45,19 +89,35 @@ impl WriterState {
     }
 }
 
-fn run(conn: &Connection, jobs: &mpsc::Receiver<Job>, max_batch: usize, mut state: WriterState, syncer: Option<&Syncer>) {
+fn run(
+    conn: &Connection,
+    jobs: &mpsc::Receiver<Job>,
+    limits: Limits,
+    in_flight: &InFlight,
+    mut state: WriterState,
+    syncer: Option<&Syncer>,
+) {
     // The index rows of the open group; kept from group to group for its space.
     let mut held = Pending::default();
     let (mut busy, mut n_batches, mut n_jobs, mut commit_time) = (std::time::Duration::ZERO, 0u64, 0u64, std::time::Duration::ZERO);
+    // Callers waiting on the writer, a recent peak (it decays by a sixteenth a group).
+    let mut callers = 0.0f64;
     while let Ok(first) = jobs.recv() {
+        callers = (callers * 15.0 / 16.0).max(in_flight.now() as f64);
+        // Half of them, rounded up.
+        let half = ((callers / 2.0).ceil() as usize).max(1);
+        let most = if limits.split { limits.max_batch.min(half) } else { limits.max_batch };
         let started = std::time::Instant::now();
         n_batches += 1;
         let mut pending = Some(first);
         let mut taken = 0usize;
-        // Jobs run as they arrive; the group commits once none has arrived for `GATHER` (or it
-        // is full), so writers that submit in quick succession share one commit.
+        // Jobs run as they arrive; the group commits once none has arrived for `GATHER`, or once
+        // it holds half as many jobs as callers are waiting (or is full). Writers that submit in quick succession
+        // share one commit; and callers that wait for each reply before sending again (MLLP
+        // connections, interactive clients) are served in two alternating halves: one half's
+        // replies go out and its next requests are prepared while the writer runs the other.
         let next = || -> Option<Job> {
-            if taken >= max_batch {
+            if taken >= most {
                 return None;
             }
             let job = pending.take().or_else(|| jobs.try_recv().ok()).or_else(|| jobs.recv_timeout(GATHER).ok());

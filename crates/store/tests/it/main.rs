@@ -11,6 +11,13 @@ fn open(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
     SqliteStore::open(&dir.path().join("t.db"), &SqliteOptions::default()).expect("open")
 }
 
+/// A store whose groups take every job that arrives while they are open, for the tests that
+/// queue jobs into one group.
+fn open_unsplit(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
+    let options = SqliteOptions { split_groups: false, ..SqliteOptions::default() };
+    SqliteStore::open(&dir.path().join("t.db"), &options).expect("open")
+}
+
 fn put(store: &SqliteStore, ty: &'static str, id: &'static str, body: serde_json::Value) -> weave_store::Written {
     let mut body = body;
     let prepared = prepare_body(&mut body, id);
@@ -126,7 +133,8 @@ fn concurrent_jobs_all_commit_with_distinct_sequence_numbers() {
     assert_eq!(store.counts().unwrap(), vec![("Basic".to_string(), 400)]);
 }
 
-/// Queues `jobs` behind a job that holds the writer's open group, so that they all run in it.
+/// Queues `jobs` behind a job that holds the writer busy; in a store opened with `open_unsplit`
+/// they then all run in one group.
 fn in_one_group(store: &Arc<SqliteStore>, jobs: Vec<Box<dyn FnOnce(&mut dyn WriteTx) -> Result<(), StoreError> + Send>>) -> Vec<Result<(), StoreError>> {
     let (hold, release) = std::sync::mpsc::channel::<()>();
     let blocker = {
@@ -165,7 +173,7 @@ fn put_job(id: &'static str) -> Box<dyn FnOnce(&mut dyn WriteTx) -> Result<(), S
 #[test]
 fn a_job_failing_before_writing_leaves_its_group_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+    let store = open_unsplit(&dir);
     let results = in_one_group(
         &store,
         vec![
@@ -186,7 +194,7 @@ fn a_job_failing_before_writing_leaves_its_group_alone() {
 #[test]
 fn a_job_failing_after_writing_rolls_back_its_group() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+    let store = open_unsplit(&dir);
     let results = in_one_group(
         &store,
         vec![
@@ -238,7 +246,7 @@ fn ids(page: &weave_store::query::SearchPage) -> Vec<String> {
 #[test]
 fn index_rows_held_for_a_group_are_seen_replaced_and_rolled_back_with_their_jobs() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+    let store = open_unsplit(&dir);
     let results = in_one_group(
         &store,
         vec![
@@ -250,17 +258,17 @@ fn index_rows_held_for_a_group_are_seen_replaced_and_rolled_back_with_their_jobs
                 }
                 put_identified(tx, "b", "2")
             }),
+            // An update of a resource whose rows are still held replaces them.
+            Box::new(|tx: &mut dyn WriteTx| put_identified(tx, "b", "4")),
             Box::new(|tx: &mut dyn WriteTx| {
                 tx.savepoint()?;
                 put_identified(tx, "c", "3")?;
                 Err(StoreError::Conflict("checked after writing".into()))
             }),
-            // An update of a resource whose rows are still held replaces them.
-            Box::new(|tx: &mut dyn WriteTx| put_identified(tx, "b", "4")),
         ],
     );
-    assert!(results[0].is_ok() && results[1].is_ok() && results[3].is_ok(), "{results:?}");
-    assert!(matches!(results[2], Err(StoreError::Conflict(_))));
+    assert!(results[0].is_ok() && results[1].is_ok() && results[2].is_ok(), "{results:?}");
+    assert!(matches!(results[3], Err(StoreError::Conflict(_))));
     let search = |v: &str| ids(&store.search(&by_identifier(v)).unwrap());
     assert_eq!(search("1"), ["a"]);
     assert!(search("2").is_empty(), "the replaced row is gone");
@@ -271,4 +279,29 @@ fn index_rows_held_for_a_group_are_seen_replaced_and_rolled_back_with_their_jobs
     write_blocking(&*store, |tx: &mut dyn WriteTx| put_identified(tx, "e", "5")).unwrap();
     assert!(search("3").is_empty(), "a row of the rolled-back job was written after all");
     assert_eq!(search("5"), ["e"]);
+}
+
+/// By default a group holds at most half as many jobs as callers are waiting: four jobs queued
+/// behind a busy writer run in two groups, so a job that breaks the contract rolls back only
+/// its own half (with one group, every neighbour would get `CommitFailed`, as above).
+#[test]
+fn waiting_callers_are_served_in_two_halves() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let results = in_one_group(
+        &store,
+        vec![
+            put_job("a"),
+            put_job("b"),
+            put_job("c"),
+            Box::new(|tx: &mut dyn WriteTx| {
+                put_job("half")(tx)?;
+                Err(StoreError::Conflict("broke the contract".into()))
+            }),
+        ],
+    );
+    assert!(results[0].is_ok(), "the first half committed on its own: {:?}", results[0]);
+    assert!(store.read("Patient", "a").unwrap().is_some());
+    assert!(matches!(results[3], Err(StoreError::Conflict(_))));
+    assert!(store.read("Patient", "half").unwrap().is_none());
 }
