@@ -112,10 +112,11 @@ fn run(
         let mut pending = Some(first);
         let mut taken = 0usize;
         // Jobs run as they arrive; the group commits once none has arrived for `GATHER`, or once
-        // it holds half as many jobs as callers are waiting (or is full). Writers that submit in quick succession
-        // share one commit; and callers that wait for each reply before sending again (MLLP
-        // connections, interactive clients) are served in two alternating halves: one half's
-        // replies go out and its next requests are prepared while the writer runs the other.
+        // it holds half as many jobs as callers are waiting (or is full). Writers that submit in
+        // quick succession share one commit; and callers that wait for each reply before sending
+        // again (MLLP connections, interactive clients) are served in two alternating halves:
+        // one half's replies go out and its next requests are prepared while the writer runs the
+        // other.
         let next = || -> Option<Job> {
             if taken >= most {
                 return None;
