@@ -34,17 +34,6 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
-    pub(crate) fn is_empty(&self) -> bool {
-        self.present.is_empty()
-            && self.strings.is_empty()
-            && self.tokens.is_empty()
-            && self.references.is_empty()
-            && self.dates.is_empty()
-            && self.numbers.is_empty()
-            && self.quantities.is_empty()
-            && self.uris.is_empty()
-    }
-
     /// Holds the value rows of `ix` under row id `rid`, their parameters qualified by `ty`
     /// (not its full text or contained resources).
     pub(crate) fn add(&mut self, rid: i64, ty: &str, ix: &IndexEntries) {
@@ -86,51 +75,47 @@ impl Pending {
 
     /// Inserts everything held, each table's rows in the order of its value index.
     pub(crate) fn flush(&mut self, c: &Connection) -> Result<(), StoreError> {
-        if self.is_empty() {
-            return Ok(());
-        }
         let written = self.insert_sorted(c);
         self.clear();
         written
     }
 
     fn insert_sorted(&mut self, c: &Connection) -> Result<(), StoreError> {
-        let p = self;
-        insert_rows(c, "INSERT INTO idx_present (rid, param) VALUES (?1, ?2)", p.present.iter().copied())?;
-        p.strings.sort_unstable_by(|a, b| (a.1, &a.3, a.0, a.2).cmp(&(b.1, &b.3, b.0, b.2)));
+        insert_rows(c, "INSERT INTO idx_present (rid, param) VALUES (?1, ?2)", self.present.iter().copied())?;
+        self.strings.sort_unstable_by(|a, b| (a.1, &a.3, a.0, a.2).cmp(&(b.1, &b.3, b.0, b.2)));
         insert_rows(
             c,
             "INSERT INTO idx_string (rid, param, n, norm, exact) VALUES (?1, ?2, ?3, ?4, ?5)",
-            p.strings.iter().map(|r| (r.0, r.1, r.2, &r.3, &r.4)),
+            self.strings.iter().map(|r| (r.0, r.1, r.2, &r.3, &r.4)),
         )?;
-        p.tokens.sort_unstable_by(|a, b| (a.1, &a.4, &a.3, a.0, a.2).cmp(&(b.1, &b.4, &b.3, b.0, b.2)));
+        self.tokens.sort_unstable_by(|a, b| (a.1, &a.4, &a.3, a.0, a.2).cmp(&(b.1, &b.4, &b.3, b.0, b.2)));
         insert_rows(
             c,
             "INSERT INTO idx_token (rid, param, n, system, code, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            p.tokens.iter().map(|r| (r.0, r.1, r.2, &r.3, &r.4, &r.5)),
+            self.tokens.iter().map(|r| (r.0, r.1, r.2, &r.3, &r.4, &r.5)),
         )?;
-        p.references.sort_unstable_by(|a, b| (a.1, &a.4, &a.3, a.0, a.2).cmp(&(b.1, &b.4, &b.3, b.0, b.2)));
+        self.references.sort_unstable_by(|a, b| (a.1, &a.4, &a.3, a.0, a.2).cmp(&(b.1, &b.4, &b.3, b.0, b.2)));
         insert_rows(
             c,
             "INSERT INTO idx_reference (rid, param, n, target_type, target_id, url) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            p.references.iter().map(|r| (r.0, r.1, r.2, &r.3, &r.4, &r.5)),
+            self.references.iter().map(|r| (r.0, r.1, r.2, &r.3, &r.4, &r.5)),
         )?;
-        p.dates.sort_unstable_by_key(|r| (r.1, r.5, r.3, r.0, r.2));
+        self.dates.sort_unstable_by_key(|r| (r.1, r.5, r.3, r.0, r.2));
         insert_rows(
             c,
             "INSERT INTO idx_date (rid, param, n, lo, hi, wide) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            p.dates.iter().copied(),
+            self.dates.iter().copied(),
         )?;
-        p.numbers.sort_unstable_by(|a, b| a.1.cmp(&b.1).then(a.3.total_cmp(&b.3)).then((a.0, a.2).cmp(&(b.0, b.2))));
-        insert_rows(c, "INSERT INTO idx_number (rid, param, n, value) VALUES (?1, ?2, ?3, ?4)", p.numbers.iter().copied())?;
-        p.quantities.sort_unstable_by(|a, b| a.1.cmp(&b.1).then(a.3.total_cmp(&b.3)).then((a.0, a.2).cmp(&(b.0, b.2))));
+        self.numbers.sort_unstable_by(|a, b| a.1.cmp(&b.1).then(a.3.total_cmp(&b.3)).then((a.0, a.2).cmp(&(b.0, b.2))));
+        insert_rows(c, "INSERT INTO idx_number (rid, param, n, value) VALUES (?1, ?2, ?3, ?4)", self.numbers.iter().copied())?;
+        self.quantities.sort_unstable_by(|a, b| a.1.cmp(&b.1).then(a.3.total_cmp(&b.3)).then((a.0, a.2).cmp(&(b.0, b.2))));
         insert_rows(
             c,
             "INSERT INTO idx_quantity (rid, param, n, value, system, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            p.quantities.iter().map(|r| (r.0, r.1, r.2, r.3, &r.4, &r.5)),
+            self.quantities.iter().map(|r| (r.0, r.1, r.2, r.3, &r.4, &r.5)),
         )?;
-        p.uris.sort_unstable_by(|a, b| (a.1, &a.3, a.0, a.2).cmp(&(b.1, &b.3, b.0, b.2)));
-        insert_rows(c, "INSERT INTO idx_uri (rid, param, n, uri) VALUES (?1, ?2, ?3, ?4)", p.uris.iter().map(|r| (r.0, r.1, r.2, &r.3)))
+        self.uris.sort_unstable_by(|a, b| (a.1, &a.3, a.0, a.2).cmp(&(b.1, &b.3, b.0, b.2)));
+        insert_rows(c, "INSERT INTO idx_uri (rid, param, n, uri) VALUES (?1, ?2, ?3, ?4)", self.uris.iter().map(|r| (r.0, r.1, r.2, &r.3)))
     }
 }
 

@@ -109,7 +109,7 @@ fn run(
         let most = if limits.split { limits.max_batch.min(half) } else { limits.max_batch };
         let started = std::time::Instant::now();
         n_batches += 1;
-        let mut pending = Some(first);
+        let mut first = Some(first);
         let mut taken = 0usize;
         // Jobs run as they arrive; the group commits once none has arrived for `GATHER`, or once
         // it holds half as many jobs as callers are waiting (or is full). Writers that submit in
@@ -121,7 +121,7 @@ fn run(
             if taken >= most {
                 return None;
             }
-            let job = pending.take().or_else(|| jobs.try_recv().ok()).or_else(|| jobs.recv_timeout(GATHER).ok());
+            let job = first.take().or_else(|| jobs.try_recv().ok()).or_else(|| jobs.recv_timeout(GATHER).ok());
             taken += usize::from(job.is_some());
             job
         };
@@ -148,7 +148,6 @@ fn run_batch(
     pending: &mut Pending,
     syncer: Option<&Syncer>,
 ) -> std::time::Duration {
-    pending.clear();
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "cannot begin a write transaction");
         // Dropping the jobs drops their reply channels; callers then see `StoreError::Closed`.
@@ -199,6 +198,7 @@ fn run_batch(
     }
     if poisoned {
         let _ = conn.execute_batch("ROLLBACK");
+        pending.clear();
         reload(conn, state);
         for o in outcomes {
             let err = o.succeeded.then(|| StoreError::CommitFailed("rolled back with a failing job of the same group; retry".into()));
