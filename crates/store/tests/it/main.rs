@@ -305,3 +305,28 @@ fn waiting_callers_are_served_in_two_halves() {
     assert!(matches!(results[3], Err(StoreError::Conflict(_))));
     assert!(store.read("Patient", "half").unwrap().is_none());
 }
+
+/// A group rolled back by a job that broke the contract takes its held index rows with it: the
+/// next resources reuse its row ids, and no row of the rolled-back writes may follow them.
+#[test]
+fn a_rolled_back_group_leaves_no_held_index_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_unsplit(&dir);
+    let results = in_one_group(
+        &store,
+        vec![
+            Box::new(|tx: &mut dyn WriteTx| put_identified(tx, "a", "1")),
+            Box::new(|tx: &mut dyn WriteTx| {
+                put_identified(tx, "x", "9")?;
+                Err(StoreError::Conflict("broke the contract".into()))
+            }),
+        ],
+    );
+    assert!(matches!(results[0], Err(StoreError::CommitFailed(_))), "{:?}", results[0]);
+    write_blocking(&*store, |tx: &mut dyn WriteTx| put_identified(tx, "e", "5")).unwrap();
+    write_blocking(&*store, |tx: &mut dyn WriteTx| put_identified(tx, "f", "6")).unwrap();
+    let search = |v: &str| ids(&store.search(&by_identifier(v)).unwrap());
+    assert!(search("1").is_empty() && search("9").is_empty(), "rows of the rolled-back group were written");
+    assert_eq!(search("5"), ["e"]);
+    assert_eq!(search("6"), ["f"]);
+}
