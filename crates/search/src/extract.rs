@@ -105,14 +105,15 @@ pub fn add_token(param: &str, item: &Item<'_>, ix: &mut IndexEntries) {
             // Whether a coding row already carries the concept's text.
             let mut carried = false;
             for c in v.get("coding").and_then(Value::as_array).into_iter().flatten() {
-                let display = str_field(c, "display");
-                let row_text = match (str_field(c, "code"), display) {
-                    (Some(_), Some(d)) | (None, Some(d)) => words(d),
+                let code = str_field(c, "code");
+                let row_text = match (code, str_field(c, "display")) {
+                    (_, Some(d)) => words(d),
                     (Some(_), None) => norm_text.clone(),
                     (None, None) => continue,
                 };
                 carried |= row_text.is_some() && row_text == norm_text;
-                push(str_field(c, "system").filter(|_| c.get("code").is_some()), str_field(c, "code").unwrap_or(""), row_text);
+                // A display without a code: a row with neither (searchable with `:text` only).
+                push(code.and(str_field(c, "system")), code.unwrap_or(""), row_text);
             }
             // The concept's own text, searchable with `:text` even when it has no coding (a
             // coding row with the same words already answers it).
