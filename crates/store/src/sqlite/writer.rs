@@ -166,9 +166,10 @@ fn run_batch(
         let (wrote, protected) = (tx.wrote, tx.protected);
         if protected {
             let keep = matches!(&outcome, Ok(o) if o.succeeded);
-            if !keep {
-                // What is held was added after the savepoint (which wrote what came before).
-                pending.clear();
+            if keep {
+                pending.release();
+            } else {
+                pending.rollback_to_savepoint();
             }
             let end = if keep { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
             if let Err(e) = conn.execute_batch(end) {
@@ -278,7 +279,9 @@ impl SqliteTx<'_> {
     }
 
     fn clear_index(&mut self, rid: i64) -> Result<(), StoreError> {
-        self.pending.flush(self.conn)?;
+        if self.pending.holds(rid) {
+            self.pending.flush(self.conn)?;
+        }
         for table in INDEX_TABLES {
             let mut st = self.conn.prepare_cached(&format!("DELETE FROM {table} WHERE rid = ?1"))?;
             st.execute([rid])?;
@@ -370,7 +373,9 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn search(&mut self, query: &SearchQuery) -> Result<SearchPage, StoreError> {
-        self.pending.flush(self.conn)?;
+        if self.pending.may_match(query) {
+            self.pending.flush(self.conn)?;
+        }
         super::search::search(self.conn, query)
     }
 
@@ -395,10 +400,9 @@ impl WriteTx for SqliteTx<'_> {
             if self.wrote {
                 return Err(StoreError::Invalid("a savepoint must be taken before the job's first write".into()));
             }
-            // What earlier jobs left held is written first: a rollback to the savepoint must
-            // leave it, and forgets only what this job adds.
-            self.pending.flush(self.conn)?;
+            // A rollback to the savepoint forgets only the rows this job adds.
             self.conn.execute_batch("SAVEPOINT job")?;
+            self.pending.savepoint();
             self.protected = true;
         }
         Ok(())

@@ -330,3 +330,83 @@ fn a_rolled_back_group_leaves_no_held_index_rows() {
     assert_eq!(search("5"), ["e"]);
     assert_eq!(search("6"), ["f"]);
 }
+
+/// A search inside a job's savepoint that must see the rows held for earlier jobs writes them
+/// under the savepoint; when the job is rolled back to it, those rows are held again and
+/// committed with their group, and only the job's own rows are gone.
+#[test]
+fn rows_written_by_a_search_inside_a_savepoint_survive_its_rollback() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_unsplit(&dir);
+    let results = in_one_group(
+        &store,
+        vec![
+            Box::new(|tx: &mut dyn WriteTx| put_identified(tx, "a", "1")),
+            Box::new(|tx: &mut dyn WriteTx| {
+                tx.savepoint()?;
+                put_identified(tx, "c", "3")?;
+                let found = ids(&tx.search(&by_identifier("1"))?);
+                if found != ["a"] {
+                    return Err(StoreError::Invalid(format!("an earlier job's row is not seen: {found:?}")));
+                }
+                Err(StoreError::Conflict("checked after writing".into()))
+            }),
+            Box::new(|tx: &mut dyn WriteTx| put_identified(tx, "d", "4")),
+        ],
+    );
+    assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+    assert!(matches!(results[1], Err(StoreError::Conflict(_))), "{:?}", results[1]);
+    let search = |v: &str| ids(&store.search(&by_identifier(v)).unwrap());
+    assert_eq!(search("1"), ["a"], "the earlier job's row was lost with the rollback");
+    assert!(search("3").is_empty(), "the rolled-back job's row is still there");
+    assert_eq!(search("4"), ["d"]);
+}
+
+/// Searches inside a group see the rows held for earlier jobs whatever they ask: an exact code
+/// that no held row has (answered without writing them), a string, a code-less token and the
+/// held code itself — each asked while rows it should find are held.
+#[test]
+fn every_kind_of_search_in_a_group_sees_the_rows_held_for_it() {
+    use weave_store::query::{Predicate, StringMatch};
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_unsplit(&dir);
+    let family = Predicate::String { param: "family".into(), norm: "smith".into(), exact: None, mode: StringMatch::Exact };
+    let any_code = Predicate::Token { param: "identifier".into(), system: Some(Some("urn:sys".into())), code: None };
+    let results = in_one_group(
+        &store,
+        vec![
+            Box::new(|tx: &mut dyn WriteTx| {
+                let mut b = json!({"resourceType": "Patient"});
+                let index = IndexEntries {
+                    tokens: vec![("identifier".into(), Some("urn:sys".into()), "1".into(), None)],
+                    strings: vec![("family".into(), "smith".into(), "Smith".into())],
+                    ..IndexEntries::default()
+                };
+                tx.put("Patient", "a", &prepare_body(&mut b, "a"), Method::Post, &index).map(|_| ())
+            }),
+            Box::new(move |tx: &mut dyn WriteTx| {
+                expect_found(tx, by_identifier("2"), &[])?;
+                expect_found(tx, one_clause(family), &["a"])
+            }),
+            Box::new(|tx: &mut dyn WriteTx| put_identified(tx, "b", "7")),
+            Box::new(move |tx: &mut dyn WriteTx| expect_found(tx, one_clause(any_code), &["a", "b"])),
+            Box::new(|tx: &mut dyn WriteTx| put_identified(tx, "c", "9")),
+            Box::new(|tx: &mut dyn WriteTx| expect_found(tx, by_identifier("9"), &["c"])),
+        ],
+    );
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+}
+
+fn one_clause(p: weave_store::query::Predicate) -> weave_store::query::SearchQuery {
+    let mut q = weave_store::query::SearchQuery::all("Patient");
+    q.clauses.push(weave_store::query::Clause { any_of: vec![p] });
+    q
+}
+
+fn expect_found(tx: &mut dyn WriteTx, q: weave_store::query::SearchQuery, want: &[&str]) -> Result<(), StoreError> {
+    let found = ids(&tx.search(&q)?);
+    if found != want {
+        return Err(StoreError::Invalid(format!("{q:?}: found {found:?}, not {want:?}")));
+    }
+    Ok(())
+}
