@@ -93,7 +93,7 @@ const RESTART_FRAMES: i64 = 8_000;
 /// its own commit inside every COMMIT, which cost a fifth of ingest at that size.
 fn checkpointer(path: &Path, stop: mpsc::Receiver<()>) -> Result<std::thread::JoinHandle<()>, StoreError> {
     let open_err = |source| StoreError::Open { path: path.display().to_string(), source };
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+    let conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
         .map_err(open_err)?;
     conn.execute_batch("PRAGMA busy_timeout = 5000;").map_err(open_err)?;
     std::thread::Builder::new()
@@ -156,7 +156,7 @@ impl SqliteStore {
     pub fn open(path: &Path, options: &SqliteOptions) -> Result<Arc<SqliteStore>, StoreError> {
         let open_err = |source| StoreError::Open { path: path.display().to_string(), source };
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        let conn = open_connection(path, flags).map_err(open_err)?;
         // The writer's commits never wait for the disk: with full durability the syncer
         // flushes the WAL behind them and acknowledges only then (see `syncer`).
         configure(&conn, "NORMAL").map_err(open_err)?;
@@ -176,7 +176,7 @@ impl SqliteStore {
         let writer = writer::spawn(conn, recv, limits, Arc::clone(&in_flight), syncer)?;
         let (stop, stopped) = mpsc::channel();
         let checkpointer = checkpointer(path, stopped)?;
-        let inbound = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        let inbound = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .map_err(open_err)?;
         // The inbound log's own short transactions flush at COMMIT when durability is full.
         let sync = match options.durability {
@@ -233,7 +233,7 @@ impl SqliteStore {
     fn open_reader(&self) -> Result<Connection, StoreError> {
         let open_err = |source| StoreError::Open { path: self.path.display().to_string(), source };
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&self.path, flags).map_err(open_err)?;
+        let conn = open_connection(&self.path, flags).map_err(open_err)?;
         conn.execute_batch(
             "PRAGMA busy_timeout = 5000; PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32000;",
         )
@@ -247,6 +247,18 @@ impl SqliteStore {
 impl Drop for SqliteStore {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+/// Opens a connection through the VFS that writes each commit's WAL frames at once
+/// (`weave-walvfs`), or through SQLite's default VFS if that one cannot be registered.
+fn open_connection(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
+    match weave_walvfs::register() {
+        Ok(()) => Connection::open_with_flags_and_vfs(path, flags, weave_walvfs::NAME),
+        Err(code) => {
+            tracing::warn!(code, "the WAL-gathering VFS could not be registered; using SQLite's default");
+            Connection::open_with_flags(path, flags)
+        }
     }
 }
 
