@@ -43,6 +43,9 @@ pub struct AppState {
     pub reindexer: Arc<crate::reindex::Reindexer>,
     /// Value sets and code systems for token search (see [`crate::terminology`]).
     pub terminology: Arc<crate::terminology::StoreTerminology>,
+    /// What transactions' conditional creates and updates last resolved to (see
+    /// [`crate::bundle::Resolved`]).
+    pub resolved: Arc<crate::bundle::Resolved>,
 }
 
 impl AppState {
@@ -52,7 +55,7 @@ impl AppState {
         let indexer = Indexer::new(&config.base_url).with_terminology(terminology.clone());
         let indexer = Arc::new(std::sync::RwLock::new(Arc::new(indexer)));
         let identity = Arc::new(crate::identity::Identity::default());
-        AppState { store, config: Arc::new(config), indexer, identity, lanes: Arc::default(), reindexer: Arc::default(), terminology }
+        AppState { store, config: Arc::new(config), indexer, identity, lanes: Arc::default(), reindexer: Arc::default(), terminology, resolved: Arc::default() }
     }
 
     /// The compiled search parameters in force.

@@ -5,9 +5,11 @@
 //! resources validated and indexed before anything is written, and then written in one job.
 
 mod entry;
+mod predict;
 mod refs;
 mod transaction;
 
+pub use predict::Resolved;
 pub use transaction::Epilogue;
 
 use crate::error::{issue, ApiError};

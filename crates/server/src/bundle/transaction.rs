@@ -6,6 +6,7 @@
 //! store, `If-Match` checked, and every write made. Any failure rolls the whole job back.
 
 use super::entry::Entry;
+use super::predict::Resolved;
 use super::refs::{rewrite, RefScan};
 use crate::crud::{check_version, validate_value};
 use crate::error::{issue, ApiError};
@@ -31,6 +32,9 @@ struct Planned {
     /// Unresolved conditional references, each with the placeholder `Type/<uuid>` standing in
     /// for it in the resource (and its index rows) until it is resolved inside the job.
     conditional_refs: Vec<(String, String)>,
+    /// `id` is what the entry's condition resolved to last time (see [`Resolved`]): if it now
+    /// matches nothing, the entry gets a fresh id instead.
+    predicted: bool,
 }
 
 /// What one entry did.
@@ -51,7 +55,7 @@ struct Outcome {
 pub type Epilogue = Box<dyn FnOnce(&mut dyn WriteTx) -> Result<(), weave_store::StoreError> + Send>;
 
 pub async fn run(state: &AppState, req: &Req, entries: Vec<Entry>, epilogue: Option<Epilogue>) -> Result<Vec<Value>, ApiError> {
-    let mut plans: Vec<Planned> = entries.into_iter().map(plan).collect();
+    let mut plans: Vec<Planned> = entries.into_iter().map(|e| plan(e, &state.resolved)).collect();
     let map = tentative_map(&plans);
     let indexer = state.indexer();
     prepare(&mut plans, &map, &indexer)?;
@@ -62,8 +66,9 @@ pub async fn run(state: &AppState, req: &Req, entries: Vec<Entry>, epilogue: Opt
         .filter(|p| p.entry.method == Method::GET || p.entry.method == Method::HEAD)
         .map(|p| p.entry.clone())
         .collect();
+    let resolved = std::sync::Arc::clone(&state.resolved);
     let mut outcomes = write(&*state.store, move |tx: &mut dyn WriteTx| {
-        let outcomes = execute(tx, &indexer, plans, &map)?;
+        let outcomes = execute(tx, &indexer, &resolved, plans, &map)?;
         if let Some(epilogue) = epilogue {
             epilogue(tx)?;
         }
@@ -125,20 +130,23 @@ impl Outcome {
     }
 }
 
-fn plan(entry: Entry) -> Planned {
+fn plan(entry: Entry, resolved: &Resolved) -> Planned {
+    let own_id = entry.resource.as_ref().and_then(|r| r.get("id")).and_then(Value::as_str).map(str::to_owned);
+    let condition = match entry.method {
+        Method::POST => entry.if_none_exist.as_deref(),
+        Method::PUT if own_id.is_none() => entry.query.as_deref(),
+        _ => None,
+    };
+    let predicted = condition.and_then(|c| resolved.get(&entry.resource_type, c));
+    let fresh = || uuid::Uuid::now_v7().to_string();
     let id = match entry.method {
-        Method::POST => Some(uuid::Uuid::now_v7().to_string()),
-        Method::PUT if entry.query.is_some() => Some(
-            entry
-                .resource
-                .as_ref()
-                .and_then(|r| r.get("id"))
-                .and_then(Value::as_str)
-                .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned),
-        ),
+        _ if predicted.is_some() => predicted.clone(),
+        Method::POST => Some(fresh()),
+        Method::PUT if entry.query.is_some() => Some(own_id.unwrap_or_else(fresh)),
         _ => entry.id.clone(),
     };
-    Planned { entry, id, index: IndexEntries::default(), body: None, conditional_refs: Vec::new() }
+    let predicted = predicted.is_some();
+    Planned { entry, id, index: IndexEntries::default(), body: None, conditional_refs: Vec::new(), predicted }
 }
 
 /// fullUrl → `Type/id` for every entry that writes a resource.
@@ -173,9 +181,11 @@ fn prepare(plans: &mut [Planned], map: &HashMap<String, String>, indexer: &Index
         if p.entry.method == Method::PATCH {
             continue;
         }
-        if p.entry.method == Method::POST {
+        if p.entry.method == Method::POST || (p.entry.method == Method::PUT && p.entry.query.is_some()) {
+            // A conditional update's resource takes its tentative id now, so that its stored
+            // text is final whenever the condition resolves to that id.
             crate::crud::set_id(resource, p.id.as_deref().unwrap_or_default());
-        } else if p.entry.query.is_none() {
+        } else {
             check_put_id(p, &mut problems);
         }
         if let Err(e) = validate_value(p.entry.resource.as_ref().unwrap_or(&Value::Null)) {
@@ -275,11 +285,12 @@ fn check_overlap(ids: impl Iterator<Item = (usize, String)>) -> Result<(), ApiEr
 fn execute(
     tx: &mut dyn WriteTx,
     indexer: &Indexer,
+    resolved: &Resolved,
     mut plans: Vec<Planned>,
     tentative: &HashMap<String, String>,
 ) -> Result<Vec<(usize, AnyOutcome)>, ApiError> {
     let mut results: Vec<(usize, AnyOutcome)> = Vec::new();
-    let existing = resolve_conditionals(tx, indexer, &mut plans, tentative)?;
+    let existing = resolve_conditionals(tx, indexer, resolved, &mut plans, tentative)?;
     check_overlap(plans.iter().filter_map(identity))?;
     let order = |m: &Method| match *m {
         Method::DELETE => 0,
@@ -320,6 +331,7 @@ fn execute(
 fn resolve_conditionals(
     tx: &mut dyn WriteTx,
     indexer: &Indexer,
+    resolved: &Resolved,
     plans: &mut [Planned],
     tentative: &HashMap<String, String>,
 ) -> Result<HashSet<usize>, ApiError> {
@@ -337,6 +349,8 @@ fn resolve_conditionals(
         let at = p.entry.index;
         let m = &p.entry.method;
         match found.as_slice() {
+            // A predicted id may belong to a resource that no longer matches: never reuse it.
+            [] if (*m == Method::POST || *m == Method::PUT) && p.predicted => p.id = Some(uuid::Uuid::now_v7().to_string()),
             [] if *m == Method::POST || *m == Method::PUT => {}
             [] if *m == Method::DELETE => p.id = None,
             [] => return Err(ApiError::NotFound(format!("entry {at}: {t}?{cond} matches nothing to patch"))),
@@ -352,6 +366,9 @@ fn resolve_conditionals(
                     many.len()
                 )))
             }
+        }
+        if let (Some(id), true) = (&p.id, *m == Method::POST || *m == Method::PUT) {
+            resolved.record(&t, &cond, id);
         }
         if let (Some(f), Some(id)) = (&p.entry.full_url, &p.id) {
             map.insert(f.clone(), format!("{t}/{id}"));

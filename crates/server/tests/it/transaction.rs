@@ -410,3 +410,47 @@ async fn a_conditional_create_whose_match_goes_away_before_its_job_creates() {
     let created = s.get(&format!("/Patient/{new}")).send().await.expect(StatusCode::OK).json();
     assert_eq!(created["id"], new.as_str());
 }
+
+/// A transaction is prepared with the id its conditional create or update resolved to last time.
+/// When that resource no longer matches (its identifier changed, or it was deleted), the entry
+/// must create a new resource — not write over, or bring back, the one predicted.
+#[tokio::test]
+async fn a_stale_prediction_of_a_conditional_entry_never_reuses_its_id() {
+    let s = Server::new();
+    let p = "urn:uuid:5e2d7c1b-8a9f-4b3e-b6d5-0c1a2b3c4d5e";
+    let create = || {
+        let mut e = post(p, patient("tx-stale"));
+        e["request"]["ifNoneExist"] = json!(format!("identifier={SYS}|tx-stale"));
+        bundle("transaction", vec![e, post("urn:uuid:o1", observation(p))])
+    };
+    let first = run(&s, &create()).await;
+    let (_, p1) = location_id(&first[0]);
+    // The predicted Patient stops matching.
+    s.put(&format!("/Patient/{p1}")).json(&with_id(patient("tx-moved"), &p1)).send().await.expect(StatusCode::OK);
+    let second = run(&s, &create()).await;
+    assert_eq!(status_of(&second[0]), 201, "created anew: {}", second[0]);
+    let (_, p2) = location_id(&second[0]);
+    assert_ne!(p2, p1, "the predicted id was reused");
+    let kept = s.get(&format!("/Patient/{p1}")).send().await.expect(StatusCode::OK).json();
+    assert_eq!(kept["identifier"][0]["value"], "tx-moved", "the predicted Patient was overwritten");
+    assert_eq!(kept["meta"]["versionId"], "2");
+    let (_, oid) = location_id(&second[1]);
+    let obs = s.get(&format!("/Observation/{oid}")).send().await.expect(StatusCode::OK).json();
+    assert_eq!(obs["subject"]["reference"], format!("Patient/{p2}").as_str());
+
+    // A conditional update whose predicted resource was deleted.
+    let update = || {
+        let e = json!({"fullUrl": p, "resource": patient("tx-cu-gone"),
+                       "request": {"method": "PUT", "url": format!("Patient?identifier={SYS}|tx-cu-gone")}});
+        bundle("transaction", vec![e, post("urn:uuid:o2", observation(p))])
+    };
+    let (_, u1) = location_id(&run(&s, &update()).await[0]);
+    s.delete(&format!("/Patient/{u1}")).send().await.expect(StatusCode::OK);
+    let again = run(&s, &update()).await;
+    let (_, u2) = location_id(&again[0]);
+    assert_ne!(u2, u1, "the deleted Patient was brought back");
+    s.get(&format!("/Patient/{u1}")).send().await.expect(StatusCode::GONE);
+    let (_, oid) = location_id(&again[1]);
+    let obs = s.get(&format!("/Observation/{oid}")).send().await.expect(StatusCode::OK).json();
+    assert_eq!(obs["subject"]["reference"], format!("Patient/{u2}").as_str());
+}
