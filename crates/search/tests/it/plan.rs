@@ -95,3 +95,20 @@ fn compound_queries_use_one_indexed_plan() {
     println!("{} passed, {} failed", 2 * QUERIES.len() - failures.len(), failures.len());
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// A lone exact token with its system — what conditional creates and updates ask, once a
+/// message — is one index range in row-id order: no temporary b-tree for `DISTINCT` or
+/// `ORDER BY`, and it finds what it should.
+#[test]
+fn an_exact_token_needs_no_temporary_b_tree() {
+    let f = Fixture::new(&observations(5, 4));
+    let q = "code=http://loinc.org|8302-2";
+    let plan = f.explain("Observation", q);
+    assert!(plan.iter().all(|s| !s.contains("TEMP B-TREE")), "{plan:#?}");
+    assert!(plan.iter().any(|s| s.contains("idx_token_v")), "{plan:#?}");
+    assert!(plan_problems(&plan).is_empty(), "{plan:#?}");
+    let mut found = f.try_ids("Observation", q).unwrap();
+    found.sort_by_key(|id| id[1..].parse::<usize>().unwrap_or(0));
+    let expected: Vec<String> = (0..20).filter(|n| n % CODES.len() == 0).map(|n| format!("o{n}")).collect();
+    assert_eq!(found, expected);
+}
