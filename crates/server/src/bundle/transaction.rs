@@ -195,6 +195,11 @@ fn prepare(plans: &mut [Planned], map: &HashMap<String, String>, indexer: &Index
             }));
             continue;
         }
+        if p.predicted && p.entry.method == Method::POST && p.conditional_refs.is_empty() {
+            // Predicted to find its match, so most likely never written: indexed and serialized
+            // in the job only if it is created after all.
+            continue;
+        }
         finish(p, indexer);
     }
     if problems.is_empty() {
@@ -403,6 +408,10 @@ fn resolve_conditionals(
         }
         if changed {
             reserialize(p);
+        }
+        if p.body.is_none() && p.entry.method == Method::POST && !existing.contains(&p.entry.index) {
+            // A predicted conditional create that creates after all (see `prepare`).
+            finish(p, indexer);
         }
     }
     Ok(existing)

@@ -431,6 +431,12 @@ async fn a_stale_prediction_of_a_conditional_entry_never_reuses_its_id() {
     assert_eq!(status_of(&second[0]), 201, "created anew: {}", second[0]);
     let (_, p2) = location_id(&second[0]);
     assert_ne!(p2, p1, "the predicted id was reused");
+    // Prepared in the job (it was predicted to match): stored and indexed like any other.
+    let made = s.get(&format!("/Patient/{p2}")).send().await.expect(StatusCode::OK).json();
+    assert_eq!((made["id"].as_str(), made["identifier"][0]["value"].as_str()), (Some(p2.as_str()), Some("tx-stale")));
+    let found = s.get(&format!("/Patient?identifier={SYS}|tx-stale")).send().await.expect(StatusCode::OK).json();
+    let ids: Vec<&str> = found["entry"].as_array().into_iter().flatten().filter_map(|e| e["resource"]["id"].as_str()).collect();
+    assert_eq!(ids, [p2.as_str()]);
     let kept = s.get(&format!("/Patient/{p1}")).send().await.expect(StatusCode::OK).json();
     assert_eq!(kept["identifier"][0]["value"], "tx-moved", "the predicted Patient was overwritten");
     assert_eq!(kept["meta"]["versionId"], "2");
