@@ -11,6 +11,11 @@ fn open(path: &std::path::Path) -> Connection {
     c
 }
 
+fn assert_intact(c: &Connection) {
+    let ok: String = c.query_row("PRAGMA integrity_check", [], |x| x.get(0)).unwrap();
+    assert_eq!(ok, "ok");
+}
+
 /// Commits of one row, of a few pages and of more than the 1 MiB held at most, each read back
 /// by a second connection (through the VFS) right after it commits.
 #[test]
@@ -34,8 +39,7 @@ fn every_commit_is_seen_by_another_connection_at_once() {
         assert_eq!(n, expected, "commit {i}");
         assert!(last.starts_with(&format!("{i}-{}-", rows - 1)), "commit {i}: {last}");
     }
-    let ok: String = r.query_row("PRAGMA integrity_check", [], |x| x.get(0)).unwrap();
-    assert_eq!(ok, "ok");
+    assert_intact(&r);
 }
 
 /// A rolled-back transaction that spilled frames, then more commits: the log stays consistent.
@@ -58,8 +62,7 @@ fn spilled_and_rolled_back_frames_leave_a_consistent_log() {
     let n: i64 = r.query_row("SELECT COUNT(*) FROM t WHERE v LIKE 'kept %'", [], |x| x.get(0)).unwrap();
     let gone: i64 = r.query_row("SELECT COUNT(*) FROM t WHERE v LIKE 'gone %'", [], |x| x.get(0)).unwrap();
     assert_eq!((n, gone), (3000, 0));
-    let ok: String = r.query_row("PRAGMA integrity_check", [], |x| x.get(0)).unwrap();
-    assert_eq!(ok, "ok");
+    assert_intact(&r);
 }
 
 /// The WAL left by a connection that is dropped without a checkpoint holds every commit for a

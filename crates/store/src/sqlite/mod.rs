@@ -68,8 +68,10 @@ pub struct SqliteStore {
 /// per-value samples (`sqlite_stat4`) are dropped in the same transaction: with samples, every
 /// statement whose plan could depend on a bound value is re-prepared at each new binding, which
 /// cost the writer 9 % of its time in conditional-update lookups, for no better plans (search
-/// fixes its index choices).
-const ANALYZE: &str = "PRAGMA analysis_limit = 1000; BEGIN; ANALYZE; DELETE FROM sqlite_stat4; COMMIT;";
+/// fixes its index choices). `BEGIN IMMEDIATE` waits for the writer's lock (up to the busy
+/// timeout); a plain `BEGIN` read first and then failed at once with "database is locked" whenever
+/// the writer had committed in between, which under load was nearly always.
+const ANALYZE: &str = "PRAGMA analysis_limit = 1000; BEGIN IMMEDIATE; ANALYZE; DELETE FROM sqlite_stat4; COMMIT;";
 
 /// WAL frames above which the checkpointer restarts the log (≈ 32 MB).
 const RESTART_FRAMES: i64 = 8_000;

@@ -236,6 +236,11 @@ fn by_identifier(value: &str) -> weave_store::query::SearchQuery {
     q
 }
 
+/// The ids of the Patients the store's readers find by `identifier` = `urn:sys|{value}`.
+fn found(store: &SqliteStore, value: &str) -> Vec<String> {
+    ids(&store.search(&by_identifier(value)).unwrap())
+}
+
 fn ids(page: &weave_store::query::SearchPage) -> Vec<String> {
     page.matches.iter().map(|m| m.1.clone()).collect()
 }
@@ -269,7 +274,7 @@ fn index_rows_held_for_a_group_are_seen_replaced_and_rolled_back_with_their_jobs
     );
     assert!(results[0].is_ok() && results[1].is_ok() && results[2].is_ok(), "{results:?}");
     assert!(matches!(results[3], Err(StoreError::Conflict(_))));
-    let search = |v: &str| ids(&store.search(&by_identifier(v)).unwrap());
+    let search = |v: &str| found(&store, v);
     assert_eq!(search("1"), ["a"]);
     assert!(search("2").is_empty(), "the replaced row is gone");
     assert!(search("3").is_empty(), "the rolled-back job's row is gone");
@@ -325,7 +330,7 @@ fn a_rolled_back_group_leaves_no_held_index_rows() {
     assert!(matches!(results[0], Err(StoreError::CommitFailed(_))), "{:?}", results[0]);
     write_blocking(&*store, |tx: &mut dyn WriteTx| put_identified(tx, "e", "5")).unwrap();
     write_blocking(&*store, |tx: &mut dyn WriteTx| put_identified(tx, "f", "6")).unwrap();
-    let search = |v: &str| ids(&store.search(&by_identifier(v)).unwrap());
+    let search = |v: &str| found(&store, v);
     assert!(search("1").is_empty() && search("9").is_empty(), "rows of the rolled-back group were written");
     assert_eq!(search("5"), ["e"]);
     assert_eq!(search("6"), ["f"]);
@@ -356,7 +361,7 @@ fn rows_written_by_a_search_inside_a_savepoint_survive_its_rollback() {
     );
     assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
     assert!(matches!(results[1], Err(StoreError::Conflict(_))), "{:?}", results[1]);
-    let search = |v: &str| ids(&store.search(&by_identifier(v)).unwrap());
+    let search = |v: &str| found(&store, v);
     assert_eq!(search("1"), ["a"], "the earlier job's row was lost with the rollback");
     assert!(search("3").is_empty(), "the rolled-back job's row is still there");
     assert_eq!(search("4"), ["d"]);
