@@ -16,12 +16,12 @@ pub async fn bundle(state: &AppState, bundle: Value) -> Result<Value, ApiError> 
     bundle_then(state, bundle, None).await
 }
 
-/// Like [`bundle`]; a transaction also runs `epilogue` at the end of its write job.
-pub async fn bundle_then(state: &AppState, bundle: Value, epilogue: Option<bundle::Epilogue>) -> Result<Value, ApiError> {
+/// Like [`bundle`]; a transaction also runs `hooks` in its write job.
+pub async fn bundle_then(state: &AppState, bundle: Value, hooks: Option<bundle::Hooks>) -> Result<Value, ApiError> {
     let mut headers = HeaderMap::new();
     headers.insert("prefer", HeaderValue::from_static("return=minimal"));
     let req = Req { method: Method::POST, segments: Vec::new(), query: Vec::new(), headers, body: Bytes::new() };
-    bundle::process_with(state, &req, bundle, epilogue).await
+    bundle::process_with(state, &req, bundle, hooks).await
 }
 
 /// One problem with one resource of a group written by [`put_all`].

@@ -14,6 +14,7 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -254,46 +255,42 @@ pub(crate) async fn apply_hl7(state: &AppState, raw: &[u8]) -> Result<Handled, S
         Some(cid) => Some(Claim::take(cid).await),
         None => None,
     };
-    if let Some(cid) = &control_id {
-        if state.store.inbound_accepted(InboundSource::Hl7v2, cid)? {
-            return Ok(Handled { ack: processed.ack, outcome: Outcome::Duplicate });
-        }
-    }
-    // The Provenance is written in the same transaction as the resources: when it is there, the
-    // message was applied (perhaps just before a crash that lost its log record).
     if let Some(merge) = &mapped.merge {
-        let record = NewInbound { source: InboundSource::Hl7v2, control_id, accepted: true, reason: None, line: None, raw: raw.to_vec() };
+        if let Some(cid) = &control_id {
+            if state.store.inbound_accepted(InboundSource::Hl7v2, cid)? {
+                return Ok(Handled { ack: processed.ack, outcome: Outcome::Duplicate });
+            }
+        }
+        let record = accepted_record(raw, control_id);
         let facility = processed.sending_facility.as_deref().unwrap_or("an unnamed facility");
         return apply_merge_message(state, raw, mapped.bundle, merge, record, processed.ack, facility).await;
     }
-    let already = match provenance_id(&mapped.bundle) {
-        Some(id) => state.store.read("Provenance", &id)?.is_some_and(|s| s.body.is_some()),
-        None => false,
-    };
-    let record = NewInbound {
-        source: InboundSource::Hl7v2,
-        control_id,
-        accepted: true,
-        reason: None,
-        line: None,
-        raw: raw.to_vec(),
-    };
-    if already {
-        // Applied before a crash that lost its log record: log it now, on its own.
-        match record_inbound(state, record).await {
-            Ok(_) | Err(StoreError::Conflict(_)) => {}
-            // The resources and their Provenance are committed, so the message is durable and a
-            // resend is recognised by its Provenance: acknowledge it, and say the log missed it.
-            Err(e) => tracing::warn!(error = %e, "an applied HL7 message could not be logged"),
+    // Whether the message was applied already is checked inside its write job: by its control
+    // id in the inbound log, and by its Provenance (written in the same transaction as the
+    // resources; it outlives the log's retention).
+    let provenance = provenance_id(&mapped.bundle);
+    let outcome = match apply_logged(state, mapped.bundle, accepted_record(raw, control_id.clone()), provenance).await {
+        Ok(Applied::Now) => Outcome::Accepted,
+        Ok(Applied::Before { logged: true }) => Outcome::Duplicate,
+        Ok(Applied::Before { logged: false }) => {
+            // Applied before, and its log record is gone (retention, or a crash before the log
+            // shared the resources' transaction): log it now, on its own.
+            match record_inbound(state, accepted_record(raw, control_id)).await {
+                Ok(_) | Err(StoreError::Conflict(_)) => {}
+                // The resources and their Provenance are committed, so the message is durable and
+                // a resend is recognised by its Provenance: acknowledge it, and say the log missed it.
+                Err(e) => tracing::warn!(error = %e, "an applied HL7 message could not be logged"),
+            }
+            Outcome::Duplicate
         }
-    } else {
-        // The log record commits in the same transaction as the message's resources.
-        if let Err(e) = apply_logged(state, mapped.bundle, record).await {
-            return not_applied(raw, &e, 207, "not applied");
-        }
-    }
-    let outcome = if already { Outcome::Duplicate } else { Outcome::Accepted };
+        Err(e) => return not_applied(raw, &e, 207, "not applied"),
+    };
     Ok(Handled { ack: processed.ack, outcome })
+}
+
+/// The inbound log record of an accepted message.
+fn accepted_record(raw: &[u8], control_id: Option<String>) -> NewInbound {
+    NewInbound { source: InboundSource::Hl7v2, control_id, accepted: true, reason: None, line: None, raw: raw.to_vec() }
 }
 
 /// An A40/A34: the surviving Patient's Bundle, then the merge (both idempotent, so a resend or a
@@ -336,13 +333,31 @@ fn not_applied(raw: &[u8], e: &ApiError, code: u16, what: &str) -> Result<Handle
 
 /// Applies a message's Bundle and logs the message in the same write job. A group rolled back
 /// by a failing neighbour (`503`, nothing written) is retried a few times.
-async fn apply_logged(state: &AppState, mut bundle: serde_json::Value, record: NewInbound) -> Result<(), ApiError> {
+/// What applying a message found.
+enum Applied {
+    /// Applied now, with its log record.
+    Now,
+    /// Applied before: found in the inbound log (`logged`), or only by its Provenance.
+    Before { logged: bool },
+}
+
+async fn apply_logged(state: &AppState, mut bundle: serde_json::Value, record: NewInbound, provenance: Option<String>) -> Result<Applied, ApiError> {
     let record = Arc::new(record);
+    let seen = Arc::new(AtomicU8::new(NOT_SEEN));
     let mut attempt = 0;
     loop {
         let rec = Arc::clone(&record);
-        let log: crate::bundle::Epilogue = Box::new(move |tx| tx.record_inbound(&rec).map(drop));
-        match crate::import::bundle_then(state, std::mem::take(&mut bundle), Some(log)).await {
+        let hooks = crate::bundle::Hooks {
+            check: Some(applied_before(record.control_id.clone(), provenance.clone(), Arc::clone(&seen))),
+            epilogue: Box::new(move |tx| tx.record_inbound(&rec).map(drop)),
+        };
+        let result = crate::import::bundle_then(state, std::mem::take(&mut bundle), Some(hooks)).await;
+        match seen.load(Ordering::Relaxed) {
+            LOGGED => return Ok(Applied::Before { logged: true }),
+            UNLOGGED => return Ok(Applied::Before { logged: false }),
+            _ => {}
+        }
+        match result {
             Err(ApiError::Unavailable(_)) if attempt < 3 => {
                 attempt += 1;
                 // The attempt took the Bundle apart: map the message again (mapping is pure).
@@ -351,9 +366,36 @@ async fn apply_logged(state: &AppState, mut bundle: serde_json::Value, record: N
                     .map_err(|f| ApiError::Internal(format!("the message no longer maps: {f}")))?
                     .bundle;
             }
-            other => return other.map(drop),
+            other => return other.map(|_| Applied::Now),
         }
     }
+}
+
+const NOT_SEEN: u8 = 0;
+const LOGGED: u8 = 1;
+const UNLOGGED: u8 = 2;
+
+/// The write job's first step: fails it, before anything is written, when the message was applied
+/// already, and says how it was found in `seen`.
+fn applied_before(control_id: Option<String>, provenance: Option<String>, seen: Arc<AtomicU8>) -> crate::bundle::Epilogue {
+    Box::new(move |tx| {
+        let mut found = NOT_SEEN;
+        if let Some(cid) = &control_id {
+            if tx.inbound_accepted(InboundSource::Hl7v2, cid)? {
+                found = LOGGED;
+            }
+        }
+        if let (NOT_SEEN, Some(id)) = (found, &provenance) {
+            if tx.current("Provenance", id)?.is_some_and(|v| !v.deleted) {
+                found = UNLOGGED;
+            }
+        }
+        if found == NOT_SEEN {
+            return Ok(());
+        }
+        seen.store(found, Ordering::Relaxed);
+        Err(StoreError::Conflict("the message was applied already".into()))
+    })
 }
 
 /// Control ids being applied right now (in this process).

@@ -49,6 +49,9 @@ pub trait WriteTx {
     /// message and the resources it made commit together. This is a write: a job checks first
     /// (an accepted duplicate is a `Conflict`, which then rolls back the whole group).
     fn record_inbound(&mut self, record: &NewInbound) -> Result<i64, StoreError>;
+    /// Whether a message with this control id was accepted from this source (see
+    /// [`Store::inbound_accepted`]), seen from inside the transaction.
+    fn inbound_accepted(&mut self, source: InboundSource, control_id: &str) -> Result<bool, StoreError>;
     /// Replaces the index rows of `resource_type/id` — when its current version is still
     /// `version` — without writing a version (`$reindex`). `false` when it changed or is gone.
     fn reindex(&mut self, resource_type: &str, id: &str, version: u64, index: &IndexEntries) -> Result<bool, StoreError>;

@@ -10,7 +10,7 @@ mod refs;
 mod transaction;
 
 pub use predict::Resolved;
-pub use transaction::Epilogue;
+pub use transaction::{Epilogue, Hooks};
 
 use crate::error::{issue, ApiError};
 use crate::http::{fhir_response, parse_json, to_body};
@@ -33,17 +33,17 @@ pub async fn process(state: &AppState, req: &Req, bundle: Value) -> Result<Value
     process_with(state, req, bundle, None).await
 }
 
-/// Like [`process`]; a transaction runs `epilogue` at the end of its write job. A batch has no
-/// single job, so an epilogue is refused for it.
-pub async fn process_with(state: &AppState, req: &Req, mut bundle: Value, epilogue: Option<Epilogue>) -> Result<Value, ApiError> {
+/// Like [`process`]; a transaction runs `hooks` in its write job. A batch has no single job, so
+/// hooks are refused for it.
+pub async fn process_with(state: &AppState, req: &Req, mut bundle: Value, hooks: Option<Hooks>) -> Result<Value, ApiError> {
     if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
         return Err(ApiError::invalid("POST to the base URL takes a transaction or batch Bundle"));
     }
     let kind = bundle.get("type").and_then(Value::as_str).unwrap_or("").to_owned();
     let entries = entry::parse_entries(&mut bundle, kind == "transaction")?;
     let responses = match kind.as_str() {
-        "transaction" => transaction::run(state, req, entries, epilogue).await?,
-        "batch" if epilogue.is_some() => {
+        "transaction" => transaction::run(state, req, entries, hooks).await?,
+        "batch" if hooks.is_some() => {
             return Err(ApiError::invalid("this feed needs a transaction Bundle, not a batch"));
         }
         "batch" => batch(state, req, entries).await,

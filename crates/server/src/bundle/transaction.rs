@@ -50,11 +50,19 @@ struct Outcome {
     _spent: Option<(PreparedBody, IndexEntries)>,
 }
 
-/// Work a caller adds to the end of a transaction's write job (after its writes, in the same
-/// database transaction): the MLLP listener logs the message there.
+/// Work a caller adds to a transaction's write job, in the same database transaction.
 pub type Epilogue = Box<dyn FnOnce(&mut dyn WriteTx) -> Result<(), weave_store::StoreError> + Send>;
 
-pub async fn run(state: &AppState, req: &Req, entries: Vec<Entry>, epilogue: Option<Epilogue>) -> Result<Vec<Value>, ApiError> {
+/// What a caller adds to a transaction's write job: the MLLP listener checks there, on the
+/// writer's warm cache, whether the message was applied already, and logs it after the writes.
+pub struct Hooks {
+    /// Runs first; it only reads (an error fails the job before anything is written).
+    pub check: Option<Epilogue>,
+    /// Runs after the transaction's writes.
+    pub epilogue: Epilogue,
+}
+
+pub async fn run(state: &AppState, req: &Req, entries: Vec<Entry>, hooks: Option<Hooks>) -> Result<Vec<Value>, ApiError> {
     let mut plans: Vec<Planned> = entries.into_iter().map(|e| plan(e, &state.resolved)).collect();
     let map = tentative_map(&plans);
     let indexer = state.indexer();
@@ -68,6 +76,10 @@ pub async fn run(state: &AppState, req: &Req, entries: Vec<Entry>, epilogue: Opt
         .collect();
     let resolved = std::sync::Arc::clone(&state.resolved);
     let mut outcomes = write(&*state.store, move |tx: &mut dyn WriteTx| {
+        let (check, epilogue) = hooks.map_or((None, None), |h| (h.check, Some(h.epilogue)));
+        if let Some(check) = check {
+            check(tx)?;
+        }
         let outcomes = execute(tx, &indexer, &resolved, plans, &map)?;
         if let Some(epilogue) = epilogue {
             epilogue(tx)?;

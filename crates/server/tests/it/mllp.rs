@@ -90,6 +90,23 @@ async fn an_adt_is_applied_once_and_acknowledged_after_commit() {
     assert!(server.state.store.dead_letters(0, 10).unwrap().is_empty());
 }
 
+/// A message whose log record is gone (retention) is still recognised by its Provenance when it
+/// is sent again: AA, nothing applied twice, and its log record written anew.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resent_message_whose_log_record_expired_is_not_applied_twice() {
+    let server = Server::new();
+    let addr = start(&server).await;
+    assert_eq!(msa(&send(addr, ADT.as_bytes()).await), "AA");
+    let removed = server.state.store.purge_inbound(i64::MAX).unwrap();
+    assert_eq!(removed, 1);
+    assert!(!server.state.store.inbound_accepted(InboundSource::Hl7v2, "C1").unwrap());
+    let before = server.snapshot();
+    let again = send(addr, ADT.as_bytes()).await;
+    assert_eq!(msa(&again), "AA", "{again}");
+    assert_eq!(server.snapshot(), before, "the message was applied again");
+    assert!(server.state.store.inbound_accepted(InboundSource::Hl7v2, "C1").unwrap(), "not logged again");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shared_adt_a01_is_searchable_after_its_aa() {
     let Some(shared) = shared_dir() else { return };

@@ -6,7 +6,7 @@ use super::pending::Pending;
 use super::syncer::Syncer;
 use crate::api::{Job, WriteTx};
 use crate::query::{SearchPage, SearchQuery};
-use crate::{now_micros, IndexEntries, Method, NewInbound, PreparedBody, Stored, StoreError, VersionInfo, Written};
+use crate::{now_micros, InboundSource, IndexEntries, Method, NewInbound, PreparedBody, Stored, StoreError, VersionInfo, Written};
 use rusqlite::{Connection, OptionalExtension};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -393,6 +393,10 @@ impl WriteTx for SqliteTx<'_> {
     fn record_inbound(&mut self, record: &NewInbound) -> Result<i64, StoreError> {
         self.wrote = true;
         super::deadletter::record(self.conn, record)
+    }
+
+    fn inbound_accepted(&mut self, source: InboundSource, control_id: &str) -> Result<bool, StoreError> {
+        super::deadletter::accepted(self.conn, source, control_id)
     }
 
     fn savepoint(&mut self) -> Result<(), StoreError> {
