@@ -331,8 +331,6 @@ fn not_applied(raw: &[u8], e: &ApiError, code: u16, what: &str) -> Result<Handle
     Ok(Handled { ack: ack_for(raw, AckCode::AE, &info), outcome: Outcome::Rejected(reason) })
 }
 
-/// Applies a message's Bundle and logs the message in the same write job. A group rolled back
-/// by a failing neighbour (`503`, nothing written) is retried a few times.
 /// What applying a message found.
 enum Applied {
     /// Applied now, with its log record.
@@ -341,6 +339,9 @@ enum Applied {
     Before { logged: bool },
 }
 
+/// Applies a message's Bundle and logs the message in the same write job, which first checks
+/// whether it was applied already ([`applied_before`]). A group rolled back by a failing
+/// neighbour (`503`, nothing written) is retried a few times.
 async fn apply_logged(state: &AppState, mut bundle: serde_json::Value, record: NewInbound, provenance: Option<String>) -> Result<Applied, ApiError> {
     let record = Arc::new(record);
     let seen = Arc::new(AtomicU8::new(NOT_SEEN));
