@@ -15,7 +15,10 @@
 //! if its own write had failed. Reads, syncs, truncation, size queries, file controls and closing
 //! write what is held first, so nothing can observe the file without it. A commit frame is
 //! recognised by its header: 24 bytes whose second field (the database size after the commit) is
-//! not zero.
+//! not zero. Without power-safe overwrite (the `psow=0` URI parameter; not the default), a
+//! `synchronous=FULL` commit is padded to a sector boundary and SQLite splits the write that
+//! crosses it around a sync; frames can then no longer be told apart, so from the first write that
+//! is not a whole header or page, that file's writes go straight through.
 
 use rusqlite::ffi;
 use std::ffi::{c_int, c_void, CStr};
@@ -31,6 +34,10 @@ const MAX_HELD: usize = 1 << 20;
 const PIECE: usize = 31 * 4096;
 /// The size of a WAL frame header.
 const FRAME_HEADER: usize = 24;
+/// The size of the WAL file's own header (at offset 0).
+const LOG_HEADER: usize = 32;
+/// The smallest page SQLite writes.
+const MIN_PAGE: usize = 512;
 
 /// A WAL file: this header, then the default VFS's own file in the same allocation.
 #[repr(C)]
@@ -42,6 +49,11 @@ struct WalFile {
     start: i64,
     /// A commit frame's header is held: write once its page is.
     commit: bool,
+    /// A write that was not a whole frame header, page or log header was seen: SQLite splits
+    /// writes only to sync in the middle of one (padding a commit to a sector boundary, without
+    /// power-safe overwrite), where frames cannot be told apart, so from then on every write goes
+    /// straight through.
+    through: bool,
 }
 
 /// Where the default VFS's file starts inside ours (8-byte aligned).
@@ -108,7 +120,8 @@ unsafe extern "C" fn open(
     if rc != ffi::SQLITE_OK {
         return rc;
     }
-    let wal = WalFile { base: ffi::sqlite3_file { pMethods: &WAL_METHODS }, real, held: Vec::new(), start: 0, commit: false };
+    let wal =
+        WalFile { base: ffi::sqlite3_file { pMethods: &WAL_METHODS }, real, held: Vec::new(), start: 0, commit: false, through: false };
     std::ptr::write(file.cast::<WalFile>(), wal);
     ffi::SQLITE_OK
 }
@@ -144,6 +157,18 @@ unsafe fn write_held(w: &mut WalFile) -> c_int {
 unsafe extern "C" fn x_write(f: *mut ffi::sqlite3_file, data: *const c_void, amt: c_int, offset: i64) -> c_int {
     let w = wal(f);
     let Ok(n) = usize::try_from(amt) else { return ffi::SQLITE_IOERR_WRITE };
+    let whole = n == FRAME_HEADER || (n == LOG_HEADER && offset == 0) || (n >= MIN_PAGE && n.is_power_of_two());
+    if w.through || !whole {
+        w.through = true;
+        let rc = write_held(w);
+        if rc != ffi::SQLITE_OK {
+            return rc;
+        }
+        return match methods(w).xWrite {
+            Some(write) => write(w.real, data, amt, offset),
+            None => ffi::SQLITE_IOERR_WRITE,
+        };
+    }
     let bytes = std::slice::from_raw_parts(data.cast::<u8>(), n);
     let end = w.start + i64::try_from(w.held.len()).unwrap_or(i64::MAX);
     if !w.held.is_empty() && offset != end {
