@@ -11,6 +11,11 @@ fn open(path: &std::path::Path) -> Connection {
     c
 }
 
+/// The rows of `t` and the value of its last one.
+fn count_and_last(c: &Connection) -> (i64, String) {
+    c.query_row("SELECT COUNT(*), (SELECT v FROM t ORDER BY k DESC LIMIT 1) FROM t", [], |x| Ok((x.get(0)?, x.get(1)?))).unwrap()
+}
+
 fn assert_intact(c: &Connection) {
     let ok: String = c.query_row("PRAGMA integrity_check", [], |x| x.get(0)).unwrap();
     assert_eq!(ok, "ok");
@@ -34,8 +39,7 @@ fn every_commit_is_seen_by_another_connection_at_once() {
         }
         w.execute_batch("COMMIT").unwrap();
         expected += i64::try_from(rows).unwrap();
-        let (n, last): (i64, String) =
-            r.query_row("SELECT COUNT(*), (SELECT v FROM t ORDER BY k DESC LIMIT 1) FROM t", [], |x| Ok((x.get(0)?, x.get(1)?))).unwrap();
+        let (n, last) = count_and_last(&r);
         assert_eq!(n, expected, "commit {i}");
         assert!(last.starts_with(&format!("{i}-{}-", rows - 1)), "commit {i}: {last}");
     }
@@ -103,8 +107,7 @@ fn commits_padded_to_a_sector_are_seen_whole() {
     let r = Connection::open_with_flags_and_vfs(&uri, flags, weave_walvfs::NAME).expect("open");
     for j in 0..200 {
         w.execute("INSERT INTO t (v) VALUES (?1)", [format!("row {j} {}", "z".repeat(j * 7))]).unwrap();
-        let (n, last): (i64, String) =
-            r.query_row("SELECT COUNT(*), (SELECT v FROM t ORDER BY k DESC LIMIT 1) FROM t", [], |x| Ok((x.get(0)?, x.get(1)?))).unwrap();
+        let (n, last) = count_and_last(&r);
         assert_eq!(n, i64::try_from(j).unwrap() + 1);
         assert!(last.starts_with(&format!("row {j} ")), "{last}");
     }
