@@ -14,8 +14,7 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -344,19 +343,18 @@ enum Applied {
 /// neighbour (`503`, nothing written) is retried a few times.
 async fn apply_logged(state: &AppState, mut bundle: serde_json::Value, record: NewInbound, provenance: Option<String>) -> Result<Applied, ApiError> {
     let record = Arc::new(record);
-    let seen = Arc::new(AtomicU8::new(NOT_SEEN));
+    // Set by the job's check when the message was applied before: whether it was logged.
+    let seen = Arc::new(OnceLock::new());
     let mut attempt = 0;
     loop {
         let rec = Arc::clone(&record);
         let hooks = crate::bundle::Hooks {
-            check: Some(applied_before(record.control_id.clone(), provenance.clone(), Arc::clone(&seen))),
+            check: applied_before(record.control_id.clone(), provenance.clone(), Arc::clone(&seen)),
             epilogue: Box::new(move |tx| tx.record_inbound(&rec).map(drop)),
         };
         let result = crate::import::bundle_then(state, std::mem::take(&mut bundle), Some(hooks)).await;
-        match seen.load(Ordering::Relaxed) {
-            LOGGED => return Ok(Applied::Before { logged: true }),
-            UNLOGGED => return Ok(Applied::Before { logged: false }),
-            _ => {}
+        if let Some(&logged) = seen.get() {
+            return Ok(Applied::Before { logged });
         }
         match result {
             Err(ApiError::Unavailable(_)) if attempt < 3 => {
@@ -372,29 +370,23 @@ async fn apply_logged(state: &AppState, mut bundle: serde_json::Value, record: N
     }
 }
 
-const NOT_SEEN: u8 = 0;
-const LOGGED: u8 = 1;
-const UNLOGGED: u8 = 2;
-
 /// The write job's first step: fails it, before anything is written, when the message was applied
-/// already, and says how it was found in `seen`.
-fn applied_before(control_id: Option<String>, provenance: Option<String>, seen: Arc<AtomicU8>) -> crate::bundle::Epilogue {
+/// already, and puts in `seen` whether it was found in the inbound log (else by its Provenance).
+fn applied_before(control_id: Option<String>, provenance: Option<String>, seen: Arc<OnceLock<bool>>) -> crate::bundle::JobStep {
     Box::new(move |tx| {
-        let mut found = NOT_SEEN;
-        if let Some(cid) = &control_id {
-            if tx.inbound_accepted(InboundSource::Hl7v2, cid)? {
-                found = LOGGED;
-            }
-        }
-        if let (NOT_SEEN, Some(id)) = (found, &provenance) {
-            if tx.current("Provenance", id)?.is_some_and(|v| !v.deleted) {
-                found = UNLOGGED;
-            }
-        }
-        if found == NOT_SEEN {
+        let logged = match &control_id {
+            Some(cid) => tx.inbound_accepted(InboundSource::Hl7v2, cid)?,
+            None => false,
+        };
+        let applied = logged
+            || match &provenance {
+                Some(id) => tx.current("Provenance", id)?.is_some_and(|v| !v.deleted),
+                None => false,
+            };
+        if !applied {
             return Ok(());
         }
-        seen.store(found, Ordering::Relaxed);
+        let _ = seen.set(logged);
         Err(StoreError::Conflict("the message was applied already".into()))
     })
 }

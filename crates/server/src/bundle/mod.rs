@@ -10,7 +10,7 @@ mod refs;
 mod transaction;
 
 pub use predict::Resolved;
-pub use transaction::{Epilogue, Hooks};
+pub use transaction::{Hooks, JobStep};
 
 use crate::error::{issue, ApiError};
 use crate::http::{fhir_response, parse_json, to_body};

@@ -51,15 +51,15 @@ struct Outcome {
 }
 
 /// Work a caller adds to a transaction's write job, in the same database transaction.
-pub type Epilogue = Box<dyn FnOnce(&mut dyn WriteTx) -> Result<(), weave_store::StoreError> + Send>;
+pub type JobStep = Box<dyn FnOnce(&mut dyn WriteTx) -> Result<(), weave_store::StoreError> + Send>;
 
 /// What a caller adds to a transaction's write job: the MLLP listener checks there, on the
 /// writer's warm cache, whether the message was applied already, and logs it after the writes.
 pub struct Hooks {
     /// Runs first; it only reads (an error fails the job before anything is written).
-    pub check: Option<Epilogue>,
+    pub check: JobStep,
     /// Runs after the transaction's writes.
-    pub epilogue: Epilogue,
+    pub epilogue: JobStep,
 }
 
 pub async fn run(state: &AppState, req: &Req, entries: Vec<Entry>, hooks: Option<Hooks>) -> Result<Vec<Value>, ApiError> {
@@ -76,14 +76,10 @@ pub async fn run(state: &AppState, req: &Req, entries: Vec<Entry>, hooks: Option
         .collect();
     let resolved = std::sync::Arc::clone(&state.resolved);
     let mut outcomes = write(&*state.store, move |tx: &mut dyn WriteTx| {
-        let (check, epilogue) = hooks.map_or((None, None), |h| (h.check, Some(h.epilogue)));
-        if let Some(check) = check {
-            check(tx)?;
-        }
+        let Some(Hooks { check, epilogue }) = hooks else { return execute(tx, &indexer, &resolved, plans, &map) };
+        check(tx)?;
         let outcomes = execute(tx, &indexer, &resolved, plans, &map)?;
-        if let Some(epilogue) = epilogue {
-            epilogue(tx)?;
-        }
+        epilogue(tx)?;
         Ok::<_, ApiError>(outcomes)
     })
     .await?;

@@ -124,10 +124,6 @@ impl Pending {
         self.rids.insert(rid);
         r.present.extend(ix.present.iter().map(|p| (rid, key(p))));
         r.strings.extend(ix.strings.iter().enumerate().map(|(i, s)| (rid, key(&s.0), n(i), s.1.clone(), s.2.clone())));
-        for (i, t) in ix.tokens.iter().enumerate() {
-            self.codes.insert((key(&t.0), code_hash(&t.2)));
-            r.tokens.push((rid, key(&t.0), n(i), t.1.clone(), t.2.clone(), t.3.clone()));
-        }
         r.references
             .extend(ix.references.iter().enumerate().map(|(i, x)| (rid, key(&x.0), n(i), x.1.clone(), x.2.clone(), x.3.clone())));
         r.dates.extend(ix.dates.iter().enumerate().map(|(i, d)| {
@@ -138,9 +134,12 @@ impl Pending {
         r.quantities
             .extend(ix.quantities.iter().enumerate().map(|(i, q)| (rid, key(&q.0), n(i), q.1, q.2.clone(), q.3.clone())));
         r.uris.extend(ix.uris.iter().enumerate().map(|(i, u)| (rid, key(&u.0), n(i), u.1.clone())));
+        for (i, t) in ix.tokens.iter().enumerate() {
+            self.add_token((rid, key(&t.0), n(i), t.1.clone(), t.2.clone(), t.3.clone()));
+        }
     }
 
-    /// Holds one token row as it is (the marker row of a contained resource).
+    /// Holds one token row as it is (also the marker row of a contained resource).
     pub(crate) fn add_token(&mut self, row: Token) {
         self.rids.insert(row.0);
         self.codes.insert((row.1, code_hash(&row.4)));
@@ -212,11 +211,15 @@ impl Pending {
     /// Forgets what is held (its transaction is being rolled back), keeping the space for the
     /// next group.
     pub(crate) fn clear(&mut self) {
+        self.forget_rows();
+        self.mark = None;
+        self.stash = None;
+    }
+
+    fn forget_rows(&mut self) {
         self.rows.clear();
         self.rids.clear();
         self.codes.clear();
-        self.mark = None;
-        self.stash = None;
     }
 
     /// Inserts everything held, each table's rows in the order of its value index.
@@ -227,9 +230,7 @@ impl Pending {
             self.mark = Some([0; 8]);
         }
         let written = self.rows.insert_sorted(c);
-        self.rows.clear();
-        self.rids.clear();
-        self.codes.clear();
+        self.forget_rows();
         written
     }
 }

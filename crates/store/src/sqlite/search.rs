@@ -551,7 +551,7 @@ pub(crate) fn page_sql(q: &SearchQuery) -> Result<Sql, StoreError> {
         contained::select(q, ty, &mut sql, true);
         return Ok(sql);
     }
-    if let Some(sql) = exact_token_sql(q, ty) {
+    if exact_token(q, ty, &mut sql) {
         return Ok(sql);
     }
     sql.push("SELECT r.type, r.id, r.rid");
@@ -565,24 +565,24 @@ pub(crate) fn page_sql(q: &SearchQuery) -> Result<Sql, StoreError> {
     Ok(sql)
 }
 
-/// The page statement of a lone exact token with its system (`identifier=system|value`, what a
-/// feed's conditional creates and updates ask): its value index yields the row ids in order, so
-/// neither `DISTINCT` nor `ORDER BY` needs a temporary b-tree.
-fn exact_token_sql(q: &SearchQuery, ty: &str) -> Option<Sql> {
-    let [Clause { any_of }] = q.clauses.as_slice() else { return None };
-    let [p @ Predicate::Token { code: Some(_), system: Some(Some(_)), .. }] = any_of.as_slice() else { return None };
-    if !q.sort.is_empty() || q.contained != Contained::Exclude || is_contained_ns(ty) {
-        return None;
+/// Writes the page statement of a lone exact token with its system (`identifier=system|value`,
+/// what a feed's conditional creates and updates ask), when `q` is one (the caller has handled
+/// contained searches): its value index yields the row ids in order, so neither `DISTINCT` nor
+/// `ORDER BY` needs a temporary b-tree.
+fn exact_token(q: &SearchQuery, ty: &str, sql: &mut Sql) -> bool {
+    let [Clause { any_of }] = q.clauses.as_slice() else { return false };
+    let [p @ Predicate::Token { code: Some(_), system: Some(Some(_)), .. }] = any_of.as_slice() else { return false };
+    if !q.sort.is_empty() || is_contained_ns(ty) {
+        return false;
     }
-    let mut sql = Sql::default();
     sql.push("SELECT r.type, r.id, r.rid FROM idx_token t CROSS JOIN resource r ON r.rid = t.rid WHERE ");
-    cond(p, ty, "t", &mut sql);
+    cond(p, ty, "t", sql);
     sql.push(" AND r.type = ").arg(ty.to_owned()).push(" AND r.deleted = 0");
     if let Some(after) = q.after {
         sql.push(&format!(" AND t.rid > {after}"));
     }
     sql.push(&format!(" GROUP BY t.rid ORDER BY t.rid LIMIT {} OFFSET {}", q.count.saturating_add(1), q.offset));
-    Some(sql)
+    true
 }
 
 /// Runs a search.
