@@ -13,6 +13,7 @@
 mod api;
 mod body;
 mod error;
+pub mod fulltext;
 mod instant;
 pub mod query;
 pub mod sqlite;

@@ -196,6 +196,20 @@ pub struct SearchQuery {
 }
 
 impl SearchQuery {
+    /// Whether any clause reads the full-text index (`_text`, `_content`, also inside chains,
+    /// `_has`, negations and unions).
+    pub fn uses_full_text(&self) -> bool {
+        fn uses(p: &Predicate) -> bool {
+            match p {
+                Predicate::FullText { .. } => true,
+                Predicate::Not(inner) | Predicate::Chain { inner, .. } | Predicate::Has { inner, .. } => uses(inner),
+                Predicate::AnyOf(ps) | Predicate::AllOf(ps) => ps.iter().any(uses),
+                _ => false,
+            }
+        }
+        self.clauses.iter().flat_map(|c| &c.any_of).any(uses)
+    }
+
     /// A query for every live resource of a type.
     pub fn all(resource_type: &str) -> SearchQuery {
         SearchQuery {

@@ -106,14 +106,10 @@ pub(crate) fn changes(c: &Connection, after_seq: i64, limit: usize) -> Result<Ve
 /// Holds the index rows of one resource in `pending` (parameter names are qualified by resource
 /// type), and those of its contained resources under their virtual row ids (see
 /// `search::virtual_rid`), with their keys in the contained namespace of their type and a marker
-/// row holding their local id; writes its full text now. Contained resources past
-/// [`crate::query::MAX_CONTAINED`] are not indexed.
-pub(crate) fn write_index(c: &Connection, pending: &mut Pending, rid: i64, ty: &str, ix: &IndexEntries) -> Result<(), StoreError> {
+/// row holding their local id. Contained resources past [`crate::query::MAX_CONTAINED`] are not
+/// indexed. (Its full text goes to the full-text index after the commit: see `fts`.)
+pub(crate) fn write_index(pending: &mut Pending, rid: i64, ty: &str, ix: &IndexEntries) {
     pending.add(rid, ty, ix);
-    if let Some(t) = &ix.text {
-        let mut st = c.prepare_cached("INSERT INTO idx_fts (rowid, narrative, content) VALUES (?1, ?2, ?3)")?;
-        st.execute((rid, &t.narrative, &t.content))?;
-    }
     for contained in &ix.contained {
         let Some(vrid) = super::search::virtual_rid(rid, contained.ordinal) else { continue };
         let ns = super::search::contained_ns(&contained.resource_type);
@@ -122,5 +118,4 @@ pub(crate) fn write_index(c: &Connection, pending: &mut Pending, rid: i64, ty: &
         let n = i64::try_from(contained.index.tokens.len()).unwrap_or(i64::MAX);
         pending.add_token((vrid, marker, n, None, contained.id.clone(), None));
     }
-    Ok(())
 }

@@ -7,6 +7,7 @@
 //! for speed: no flush before the acknowledgement.
 
 mod deadletter;
+mod fts;
 mod history;
 mod pending;
 mod schema;
@@ -62,6 +63,8 @@ pub struct SqliteStore {
     inbound: Mutex<Connection>,
     /// The WAL checkpointer: dropping the sender stops it.
     checkpointer: Mutex<Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)>>,
+    /// The full-text index, in its own file, written behind the commits (see `fts`).
+    fts: fts::FtsIndex,
 }
 
 /// Planner statistics, approximate (bounded rows per index) so that it takes milliseconds. The
@@ -173,9 +176,10 @@ impl SqliteStore {
             Durability::Full => Some(syncer::Syncer::spawn(wal_path(conn.path().map_or(path, Path::new)))?),
             Durability::Normal => None,
         };
+        let (fts, fts_sender) = fts::FtsIndex::open(conn.path().map_or(path, Path::new), &conn)?;
         let in_flight = Arc::new(writer::InFlight::default());
         let limits = writer::Limits { max_batch: options.max_batch.max(1), split: options.split_groups };
-        let writer = writer::spawn(conn, recv, limits, Arc::clone(&in_flight), syncer)?;
+        let writer = writer::spawn(conn, recv, limits, Arc::clone(&in_flight), syncer, fts_sender)?;
         let (stop, stopped) = mpsc::channel();
         let checkpointer = checkpointer(path, stopped)?;
         let inbound = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
@@ -195,6 +199,7 @@ impl SqliteStore {
             writer: Mutex::new(Some(writer)),
             inbound: Mutex::new(inbound),
             checkpointer: Mutex::new(Some((stop, checkpointer))),
+            fts,
         }))
     }
 
@@ -207,6 +212,8 @@ impl SqliteStore {
         if let Some(handle) = handle {
             let _ = handle.join();
         }
+        // The writer has dropped its end: the index thread finishes what it was handed and ends.
+        self.fts.close();
         let checkpointer = self.checkpointer.lock().ok().and_then(|mut c| c.take());
         if let Some((stop, handle)) = checkpointer {
             drop(stop);
@@ -240,6 +247,7 @@ impl SqliteStore {
             "PRAGMA busy_timeout = 5000; PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32000;",
         )
         .map_err(open_err)?;
+        conn.execute("ATTACH DATABASE ?1 AS fts", [self.fts.path().to_string_lossy()]).map_err(open_err)?;
         // Search SQL varies with the query's shape; keep many shapes prepared.
         conn.set_prepared_statement_cache_capacity(256);
         Ok(conn)
@@ -377,6 +385,9 @@ impl Store for SqliteStore {
     }
 
     fn search(&self, query: &SearchQuery) -> Result<SearchPage, StoreError> {
+        if query.uses_full_text() {
+            self.fts.caught_up()?;
+        }
         self.with_reader(|c| search::search(c, query))
     }
 
@@ -443,6 +454,9 @@ impl Store for SqliteStore {
     }
 
     fn explain(&self, query: &SearchQuery) -> Result<Vec<String>, StoreError> {
+        if query.uses_full_text() {
+            self.fts.caught_up()?;
+        }
         self.with_reader(|c| search::explain(c, query))
     }
 

@@ -8,7 +8,7 @@
 use rusqlite::Connection;
 
 /// Bumped whenever the schema changes; a store with another version is refused.
-pub(crate) const SCHEMA_VERSION: i64 = 8;
+pub(crate) const SCHEMA_VERSION: i64 = 9;
 
 /// The index tables and their value columns, in one place for writes and deletes.
 pub(crate) const INDEX_TABLES: [&str; 8] = [
@@ -48,9 +48,6 @@ CREATE INDEX IF NOT EXISTS version_time ON version (last_updated);
 CREATE TABLE IF NOT EXISTS idx_present (rid INTEGER NOT NULL, param INTEGER NOT NULL, PRIMARY KEY (rid, param)) WITHOUT ROWID;
 ";
 
-/// Full text (`_text`, `_content`): an FTS5 index keyed by `rid`, holding no copy of the text.
-pub(crate) const FTS_DDL: &str = "CREATE VIRTUAL TABLE IF NOT EXISTS idx_fts USING fts5(
-    narrative, content, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');";
 
 /// A value table of the search index: `(name, value columns, columns of its value index)`.
 ///
@@ -114,7 +111,6 @@ fn upgrade_5_to_6(conn: &Connection) -> rusqlite::Result<()> {
 
 fn create(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(DDL)?;
-    conn.execute_batch(FTS_DDL)?;
     for (table, columns, index) in VALUE_TABLES {
         conn.execute_batch(&value_table_ddl(table, columns))?;
         conn.execute_batch(&value_index_ddl(table, index))?;
@@ -144,21 +140,17 @@ pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<Result<(), String>>
         }
         found = 6;
     }
-    if found == 6 {
-        // Schema 7 adds the full-text index; resources written before it are found by `_text`
-        // and `_content` once they are written again, or re-indexed (`$reindex` with `type`).
-        tracing::warn!(
-            "schema 7 adds full-text search; resources stored before it are not in it until rewritten or re-indexed (POST /$reindex with type=*)"
-        );
-        conn.execute_batch(FTS_DDL)?;
-        conn.execute_batch("PRAGMA user_version = 7")?;
-        found = 7;
+    if found == 6 || found == 7 {
+        // Schema 7 added a full-text index inside the store; schema 8 writes bodies compressed
+        // (see `body`: the TEXT bodies already stored read as they are, so nothing is rewritten).
+        // The numbers changed so that an older Weave refuses the store.
+        conn.execute_batch("PRAGMA user_version = 8")?;
+        found = 8;
     }
-    if found == 7 {
-        // Schema 8 writes bodies compressed (see `body`); the TEXT bodies already stored read as
-        // they are, so nothing is rewritten. The number changes so that an older Weave refuses
-        // the store instead of failing on its first compressed body.
-        conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+    if found == 8 {
+        // Schema 9 keeps the full-text index in a file of its own (`fts`), which indexes every
+        // resource of the store again the first time it opens.
+        conn.execute_batch(&format!("DROP TABLE IF EXISTS idx_fts; PRAGMA user_version = {SCHEMA_VERSION}"))?;
         found = SCHEMA_VERSION;
     }
     if found != SCHEMA_VERSION {

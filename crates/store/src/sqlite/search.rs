@@ -302,7 +302,7 @@ fn driver_pred(p: &Predicate, ty: &str, sql: &mut Sql) {
             }
         }
         Predicate::FullText { narrative, words } => {
-            sql.push("SELECT rowid AS rid FROM idx_fts WHERE idx_fts MATCH ").arg(fts_query(*narrative, words));
+            sql.push("SELECT rowid AS rid FROM fts.idx_fts WHERE idx_fts MATCH ").arg(fts_query(*narrative, words));
         }
         other => {
             let table = pred_table(other).unwrap_or("idx_token");
@@ -361,7 +361,7 @@ fn check_pred(p: &Predicate, ty: &str, rid: &str, sql: &mut Sql, depth: usize) {
             sql.push(&format!("(SELECT id FROM resource WHERE rid = {rid}) = ")).arg(id.clone());
         }
         Predicate::FullText { narrative, words } => {
-            sql.push(&format!("{rid} IN (SELECT rowid FROM idx_fts WHERE idx_fts MATCH ")).arg(fts_query(*narrative, words)).push(")");
+            sql.push(&format!("{rid} IN (SELECT rowid FROM fts.idx_fts WHERE idx_fts MATCH ")).arg(fts_query(*narrative, words)).push(")");
         }
         Predicate::AnyOf(ps) | Predicate::AllOf(ps) => {
             let (join, empty) = if matches!(p, Predicate::AnyOf(_)) { (" OR ", "0") } else { (" AND ", "1") };

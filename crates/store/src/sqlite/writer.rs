@@ -2,6 +2,7 @@
 //! the flush to disk pipelined behind the commit when a [`Syncer`] is given.
 
 use super::schema::INDEX_TABLES;
+use super::fts::{Change, FtsSender, GroupText};
 use super::pending::Pending;
 use super::syncer::Syncer;
 use crate::api::{Job, WriteTx};
@@ -52,12 +53,13 @@ pub(crate) fn spawn(
     limits: Limits,
     in_flight: Arc<InFlight>,
     syncer: Option<Syncer>,
+    fts: FtsSender,
 ) -> Result<std::thread::JoinHandle<()>, StoreError> {
     let state = WriterState::load(&conn)?;
     std::thread::Builder::new()
         .name("weave-store-writer".into())
         .spawn(move || {
-            run(&conn, &jobs, limits, &in_flight, state, syncer.as_ref());
+            run(&conn, &jobs, limits, &in_flight, state, syncer.as_ref(), &fts);
             // Dropping the syncer flushes and delivers what it still holds.
             drop(syncer);
         })
@@ -96,9 +98,11 @@ fn run(
     in_flight: &InFlight,
     mut state: WriterState,
     syncer: Option<&Syncer>,
+    fts: &FtsSender,
 ) {
     // The index rows of the open group; kept from group to group for its space.
     let mut held = Pending::default();
+    let mut text = GroupText::default();
     let (mut busy, mut n_batches, mut n_jobs, mut commit_time) = (std::time::Duration::ZERO, 0u64, 0u64, std::time::Duration::ZERO);
     // Callers waiting on the writer, a recent peak (it decays by a sixteenth a group).
     let mut callers = 0.0f64;
@@ -125,7 +129,8 @@ fn run(
             taken += usize::from(job.is_some());
             job
         };
-        commit_time += run_batch(conn, next, &mut state, &mut held, syncer);
+        let group = Group { pending: &mut held, text: &mut text, syncer, fts };
+        commit_time += run_batch(conn, next, &mut state, group);
         n_jobs += taken as u64;
         busy += started.elapsed();
     }
@@ -139,15 +144,18 @@ fn run(
 /// How long an open group waits for another job before it commits.
 const GATHER: std::time::Duration = std::time::Duration::from_micros(200);
 
+/// What a group keeps besides its transaction, and where its outcomes go.
+struct Group<'a> {
+    pending: &'a mut Pending,
+    text: &'a mut GroupText,
+    syncer: Option<&'a Syncer>,
+    fts: &'a FtsSender,
+}
+
 /// Runs one group, taking jobs from `next` until it yields none; returns the time its COMMIT took.
 /// With a syncer, the committed group's outcomes are delivered by it, after the flush.
-fn run_batch(
-    conn: &Connection,
-    mut next: impl FnMut() -> Option<Job>,
-    state: &mut WriterState,
-    pending: &mut Pending,
-    syncer: Option<&Syncer>,
-) -> std::time::Duration {
+fn run_batch(conn: &Connection, mut next: impl FnMut() -> Option<Job>, state: &mut WriterState, group: Group<'_>) -> std::time::Duration {
+    let Group { pending, text, syncer, fts } = group;
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "cannot begin a write transaction");
         // Dropping the jobs drops their reply channels; callers then see `StoreError::Closed`.
@@ -161,15 +169,17 @@ fn run_batch(
         let Some(job) = next() else { break };
         let now = now_micros().max(state.last_ts + 1);
         state.last_ts = now;
-        let mut tx = SqliteTx { conn, now, next_seq: &mut state.next_seq, pending, wrote: false, protected: false };
+        let mut tx = SqliteTx { conn, now, next_seq: &mut state.next_seq, pending, text, wrote: false, protected: false };
         let outcome = catch_unwind(AssertUnwindSafe(|| job(&mut tx)));
         let (wrote, protected) = (tx.wrote, tx.protected);
         if protected {
             let keep = matches!(&outcome, Ok(o) if o.succeeded);
             if keep {
                 pending.release();
+                text.release();
             } else {
                 pending.rollback_to_savepoint();
+                text.rollback_to_savepoint();
             }
             let end = if keep { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
             if let Err(e) = conn.execute_batch(end) {
@@ -200,6 +210,7 @@ fn run_batch(
     if poisoned {
         let _ = conn.execute_batch("ROLLBACK");
         pending.clear();
+        text.clear();
         reload(conn, state);
         for o in outcomes {
             let err = o.succeeded.then(|| StoreError::CommitFailed("rolled back with a failing job of the same group; retry".into()));
@@ -211,13 +222,18 @@ fn run_batch(
     let committed = conn.execute_batch("COMMIT");
     let commit_time = commit_started.elapsed();
     match committed {
-        Ok(()) => match syncer {
-            Some(s) => s.committed(outcomes.into_iter().map(|o| o.deliver).collect()),
-            None => outcomes.into_iter().for_each(|o| (o.deliver)(None)),
-        },
+        Ok(()) => {
+            // The index thread has the group's text before anyone hears that it committed.
+            fts.submit(text.take(), state.next_seq - 1);
+            match syncer {
+                Some(s) => s.committed(outcomes.into_iter().map(|o| o.deliver).collect()),
+                None => outcomes.into_iter().for_each(|o| (o.deliver)(None)),
+            }
+        }
         Err(e) => {
             tracing::error!(error = %e, "commit failed; the batch is rolled back");
             let _ = conn.execute_batch("ROLLBACK");
+            text.clear();
             reload(conn, state);
             let msg = e.to_string();
             for o in outcomes {
@@ -240,6 +256,8 @@ struct SqliteTx<'c> {
     next_seq: &'c mut i64,
     /// The group's index rows not yet written.
     pending: &'c mut Pending,
+    /// The group's full-text changes, indexed after it commits.
+    text: &'c mut GroupText,
     /// Set by the first write: a job that fails after it forces its group to roll back.
     wrote: bool,
     /// The job asked for a savepoint (see [`WriteTx::savepoint`]).
@@ -286,8 +304,7 @@ impl SqliteTx<'_> {
             let mut st = self.conn.prepare_cached(&format!("DELETE FROM {table} WHERE rid = ?1"))?;
             st.execute([rid])?;
         }
-        let mut st = self.conn.prepare_cached("DELETE FROM idx_fts WHERE rowid = ?1")?;
-        st.execute([rid])?;
+        self.text.push(Change { rid, text: None, fresh: false });
         // Its contained resources' rows, under its range of virtual row ids. Each of them has a
         // marker token row, so one probe tells whether there is anything to delete.
         let Some((lo, hi)) = super::search::virtual_range(rid) else { return Ok(()) };
@@ -301,8 +318,12 @@ impl SqliteTx<'_> {
         Ok(())
     }
 
-    fn write_index(&mut self, rid: i64, ty: &str, index: &IndexEntries) -> Result<(), StoreError> {
-        super::history::write_index(self.conn, self.pending, rid, ty, index)
+    /// Holds the resource's index rows and records its text (`fresh`: a new resource).
+    fn write_index(&mut self, rid: i64, ty: &str, index: &IndexEntries, fresh: bool) {
+        super::history::write_index(self.pending, rid, ty, index);
+        if index.text.is_some() || !fresh {
+            self.text.push(Change { rid, text: index.text.clone(), fresh });
+        }
     }
 }
 
@@ -363,7 +384,7 @@ impl WriteTx for SqliteTx<'_> {
                 (rid, seq)
             }
         };
-        self.write_index(rid, ty, index)?;
+        self.write_index(rid, ty, index, existing.is_none());
         Ok(Written {
             version: u64::try_from(version).unwrap_or(0),
             last_updated: self.now,
@@ -373,6 +394,11 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn search(&mut self, query: &SearchQuery) -> Result<SearchPage, StoreError> {
+        if query.uses_full_text() {
+            return Err(StoreError::Invalid(
+                "_text and _content cannot be used inside a write (conditional interactions, transactions): the full-text index is written after each commit".into(),
+            ));
+        }
         if self.pending.may_match(query) {
             self.pending.flush(self.conn)?;
         }
@@ -386,7 +412,7 @@ impl WriteTx for SqliteTx<'_> {
         }
         self.wrote = true;
         self.clear_index(rid)?;
-        self.write_index(rid, ty, index)?;
+        self.write_index(rid, ty, index, false);
         Ok(true)
     }
 
@@ -407,6 +433,7 @@ impl WriteTx for SqliteTx<'_> {
             // A rollback to the savepoint forgets only the rows this job adds.
             self.conn.execute_batch("SAVEPOINT job")?;
             self.pending.savepoint();
+            self.text.savepoint();
             self.protected = true;
         }
         Ok(())

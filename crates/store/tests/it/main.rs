@@ -1,5 +1,7 @@
 //! Integration tests of the SQLite store: versions, tombstones, history, change feed, job atomicity.
 
+mod fulltext;
+
 use serde_json::json;
 use std::sync::Arc;
 use weave_store::sqlite::{SqliteOptions, SqliteStore};
