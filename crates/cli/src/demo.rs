@@ -73,7 +73,7 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
     let marker = db.with_extension("db.complete");
     let fresh = !(db.exists() && marker.exists());
     if fresh {
-        for suffix in ["", "-wal", "-shm"] {
+        for suffix in ["", "-wal", "-shm", "-fts", "-fts-wal", "-fts-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
         }
         let _ = std::fs::remove_file(&marker);
