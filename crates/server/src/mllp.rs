@@ -351,6 +351,8 @@ async fn apply_logged(state: &AppState, mut bundle: serde_json::Value, record: N
         let hooks = crate::bundle::Hooks {
             check: applied_before(record.control_id.clone(), provenance.clone(), Arc::clone(&seen)),
             epilogue: Box::new(move |tx| tx.record_inbound(&rec).map(drop)),
+            // `process` validated the Bundle it mapped (the first time and on a retry).
+            validated: true,
         };
         let result = crate::import::bundle_then(state, std::mem::take(&mut bundle), Some(hooks)).await;
         if let Some(&logged) = seen.get() {

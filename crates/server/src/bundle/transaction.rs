@@ -60,13 +60,16 @@ pub struct Hooks {
     pub check: JobStep,
     /// Runs after the transaction's writes.
     pub epilogue: JobStep,
+    /// The Bundle was validated whole already (the HL7 pipeline validates what it mapped, for its
+    /// precise AE): its resources are not validated again.
+    pub validated: bool,
 }
 
 pub async fn run(state: &AppState, req: &Req, entries: Vec<Entry>, hooks: Option<Hooks>) -> Result<Vec<Value>, ApiError> {
     let mut plans: Vec<Planned> = entries.into_iter().map(|e| plan(e, &state.resolved)).collect();
     let map = tentative_map(&plans);
     let indexer = state.indexer();
-    prepare(&mut plans, &map, &indexer)?;
+    prepare(&mut plans, &map, &indexer, hooks.as_ref().is_some_and(|h| h.validated))?;
     check_overlap(plans.iter().filter(|p| p.entry.query.is_none()).filter_map(identity))?;
     let n = plans.len();
     let reads: Vec<Entry> = plans
@@ -76,7 +79,7 @@ pub async fn run(state: &AppState, req: &Req, entries: Vec<Entry>, hooks: Option
         .collect();
     let resolved = std::sync::Arc::clone(&state.resolved);
     let mut outcomes = write(&*state.store, move |tx: &mut dyn WriteTx| {
-        let Some(Hooks { check, epilogue }) = hooks else { return execute(tx, &indexer, &resolved, plans, &map) };
+        let Some(Hooks { check, epilogue, .. }) = hooks else { return execute(tx, &indexer, &resolved, plans, &map) };
         check(tx)?;
         let outcomes = execute(tx, &indexer, &resolved, plans, &map)?;
         epilogue(tx)?;
@@ -167,7 +170,7 @@ fn tentative_map(plans: &[Planned]) -> HashMap<String, String> {
 }
 
 /// Rewrites references, validates and indexes every resource; reports all problems at once.
-fn prepare(plans: &mut [Planned], map: &HashMap<String, String>, indexer: &Indexer) -> Result<(), ApiError> {
+fn prepare(plans: &mut [Planned], map: &HashMap<String, String>, indexer: &Indexer, validated: bool) -> Result<(), ApiError> {
     let mut problems = Vec::new();
     for p in plans.iter_mut() {
         let Some(resource) = p.entry.resource.as_mut() else { continue };
@@ -196,7 +199,8 @@ fn prepare(plans: &mut [Planned], map: &HashMap<String, String>, indexer: &Index
         } else {
             check_put_id(p, &mut problems);
         }
-        if let Err(e) = validate_value(p.entry.resource.as_ref().unwrap_or(&Value::Null)) {
+        let checked = if validated { Ok(()) } else { validate_value(p.entry.resource.as_ref().unwrap_or(&Value::Null)) };
+        if let Err(e) = checked {
             problems.extend(e.issues().into_iter().map(|mut i| {
                 i.expression = i.expression.iter().map(|x| entry_path(p.entry.index, x)).collect();
                 i
