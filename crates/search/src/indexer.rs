@@ -66,6 +66,7 @@ impl Indexer {
                 if NOT_INDEXED.contains(&sp.code.as_str())
                     || sp.kind == SearchParamType::Special
                     || crate::unions::members(t, &sp.code).is_some()
+                    || crate::aliases::is_alias(t, &sp.code)
                 {
                     continue;
                 }
@@ -187,7 +188,7 @@ fn rows_for(ix: &IndexEntries, kind: SearchParamType) -> usize {
 
 /// The part of a (possibly multi-type) expression that applies to `t`: top-level `|` branches
 /// that start with another resource type are dropped. `None` when nothing applies.
-fn for_type(expr: &str, t: &str) -> Option<String> {
+pub(crate) fn for_type(expr: &str, t: &str) -> Option<String> {
     let model = r4();
     let kept: Vec<&str> = split_union(expr)
         .into_iter()

@@ -12,6 +12,7 @@
 //! Both use the same normalisation ([`normalize`]) and date ranges ([`dates`]), so what is written
 //! is what is searched.
 
+pub mod aliases;
 pub mod composite;
 pub mod contained;
 pub mod custom;

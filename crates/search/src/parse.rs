@@ -187,7 +187,7 @@ fn sort_key(q: &SearchQuery, code: &str) -> Result<SortKey, SearchError> {
         return Err(invalid("_sort", format!("'{code}' is the union of two parameters and cannot be sorted on; sort on one of them")));
     }
     let table = table_for(def.kind).ok_or_else(|| invalid("_sort", format!("'{code}' cannot be sorted on")))?;
-    Ok(SortKey::Param { param: code.to_owned(), table })
+    Ok(SortKey::Param { param: crate::aliases::canonical(t, code).to_owned(), table })
 }
 
 fn parse_include(value: &str, iterate: bool) -> Result<Include, SearchError> {
@@ -296,7 +296,7 @@ fn predicates(t: &str, name: &str, value: &str, cx: &Ctx) -> Result<Vec<Predicat
     if let Some(members) = crate::unions::members(t, code) {
         return union_pred(t, code, &members, modifier, value, cx).map(|p| vec![p]);
     }
-    predicate(def, code, modifier, value, cx).map(|p| vec![p])
+    predicate(def, crate::aliases::canonical(t, code), modifier, value, cx).map(|p| vec![p])
 }
 
 /// A search on a union parameter, from its members' rows (see [`crate::unions`]).

@@ -76,7 +76,9 @@ pub fn supported_params(indexer: &Indexer, t: &str) -> Vec<Value> {
     for code in indexer.composite_codes(t) {
         out.push(json!({ "name": code, "type": "composite" }));
     }
-    for sp in weave_fhir::r4().search_params(t).iter().filter(|sp| weave_search::unions::members(t, &sp.code).is_some()) {
+    // Unions and twins have no index rows of their own (their members' and twin's answer them).
+    let answered_by_others = |code: &str| weave_search::unions::members(t, code).is_some() || weave_search::aliases::is_alias(t, code);
+    for sp in weave_fhir::r4().search_params(t).iter().filter(|sp| answered_by_others(&sp.code)) {
         out.push(json!({ "name": sp.code, "type": if sp.components.is_empty() { kind_name(sp.kind) } else { "composite" } }));
     }
     for p in indexer.params(t) {
