@@ -33,6 +33,21 @@ fn index_file(dir: &tempfile::TempDir) -> rusqlite::Connection {
     rusqlite::Connection::open(dir.path().join("t.db-fts")).expect("index file")
 }
 
+fn remove_index_file(dir: &tempfile::TempDir) {
+    for f in ["t.db-fts", "t.db-fts-wal", "t.db-fts-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(f));
+    }
+}
+
+/// A store at `t.db` with these `(id, words)` written, closed.
+fn written_and_closed(dir: &tempfile::TempDir, texts: &[(&str, &str)]) {
+    let store = open(dir);
+    for (id, words) in texts {
+        write_text(&store, id, words);
+    }
+    store.close();
+}
+
 fn rid(dir: &tempfile::TempDir, id: &str) -> i64 {
     let c = rusqlite::Connection::open(dir.path().join("t.db")).unwrap();
     c.query_row("SELECT rid FROM resource WHERE type = 'Basic' AND id = ?1", [id], |r| r.get(0)).unwrap()
@@ -56,12 +71,7 @@ fn a_write_is_found_by_its_words_as_soon_as_it_is_acknowledged() {
 #[test]
 fn a_lagging_index_catches_up_at_open() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
-    write_text(&store, "a", "alpha");
-    write_text(&store, "b", "bravo");
-    write_text(&store, "a", "charlie");
-    store.close();
-    drop(store);
+    written_and_closed(&dir, &[("a", "alpha"), ("b", "bravo"), ("a", "charlie")]);
     // As if the index had kept only the first change: `a` with its first words, `b` absent.
     let (a, b) = (rid(&dir, "a"), rid(&dir, "b"));
     let idx = index_file(&dir);
@@ -80,14 +90,8 @@ fn a_lagging_index_catches_up_at_open() {
 #[test]
 fn a_missing_index_is_rebuilt_and_one_ahead_of_the_store_too() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
-    write_text(&store, "a", "alpha");
-    write_text(&store, "b", "bravo");
-    store.close();
-    drop(store);
-    for f in ["t.db-fts", "t.db-fts-wal", "t.db-fts-shm"] {
-        let _ = std::fs::remove_file(dir.path().join(f));
-    }
+    written_and_closed(&dir, &[("a", "alpha"), ("b", "bravo")]);
+    remove_index_file(&dir);
     let store = open(&dir);
     assert_eq!(found(&store, "bravo"), vec!["b"], "rebuilt from the stored bodies' words");
     store.close();
@@ -137,19 +141,14 @@ fn a_rolled_back_job_leaves_no_words() {
 #[test]
 fn a_schema_8_store_moves_its_full_text_out() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
-    write_text(&store, "a", "alpha");
-    store.close();
-    drop(store);
+    written_and_closed(&dir, &[("a", "alpha")]);
     let main = rusqlite::Connection::open(dir.path().join("t.db")).unwrap();
     main.execute_batch(
         "CREATE VIRTUAL TABLE idx_fts USING fts5(narrative, content, content = '', contentless_delete = 1); PRAGMA user_version = 8;",
     )
     .unwrap();
     drop(main);
-    for f in ["t.db-fts", "t.db-fts-wal", "t.db-fts-shm"] {
-        let _ = std::fs::remove_file(dir.path().join(f));
-    }
+    remove_index_file(&dir);
     let store = open(&dir);
     assert_eq!(found(&store, "alpha"), vec!["a"]);
     let main = rusqlite::Connection::open(dir.path().join("t.db")).unwrap();
