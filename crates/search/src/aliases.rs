@@ -11,12 +11,14 @@ use std::sync::OnceLock;
 use weave_fhir::model::SearchParamType;
 use weave_fhir::r4;
 
-/// `(type, code)` → the code whose rows answer it, for every R4 parameter that has such a twin.
-fn table() -> &'static HashMap<(String, String), String> {
-    static T: OnceLock<HashMap<(String, String), String>> = OnceLock::new();
+/// Type → code → the code whose rows answer it, for every R4 parameter that has such a twin.
+type Twins = HashMap<String, HashMap<String, String>>;
+
+fn table() -> &'static Twins {
+    static T: OnceLock<Twins> = OnceLock::new();
     T.get_or_init(|| {
         let model = r4();
-        let mut out = HashMap::new();
+        let mut out = Twins::new();
         for t in model.resource_types() {
             let mut first: HashMap<String, String> = HashMap::new();
             let mut params: Vec<_> = model
@@ -29,7 +31,7 @@ fn table() -> &'static HashMap<(String, String), String> {
             for (sp, expr) in params {
                 match first.get(&expr) {
                     Some(canonical) => {
-                        out.insert((t.to_owned(), sp.code.clone()), canonical.clone());
+                        out.entry(t.to_owned()).or_default().insert(sp.code.clone(), canonical.clone());
                     }
                     None => {
                         first.insert(expr, sp.code.clone());
@@ -43,7 +45,7 @@ fn table() -> &'static HashMap<(String, String), String> {
 
 /// The code whose index rows answer `code` on `resource_type`: its twin's, or its own.
 pub fn canonical<'a>(resource_type: &str, code: &'a str) -> &'a str {
-    table().get(&(resource_type.to_owned(), code.to_owned())).map_or(code, String::as_str)
+    table().get(resource_type).and_then(|twins| twins.get(code)).map_or(code, String::as_str)
 }
 
 /// Whether `code` on `resource_type` gets no index rows of its own.
@@ -57,7 +59,8 @@ mod tests {
 
     #[test]
     fn the_r4_twins() {
-        let mut found: Vec<(String, String, String)> = table().iter().map(|((t, c), to)| (t.clone(), c.clone(), to.clone())).collect();
+        let mut found: Vec<(String, String, String)> =
+            table().iter().flat_map(|(t, twins)| twins.iter().map(|(c, to)| (t.clone(), c.clone(), to.clone()))).collect();
         found.sort();
         let want = [
             ("Patient", "phonetic", "name"),

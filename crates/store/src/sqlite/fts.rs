@@ -19,7 +19,7 @@
 //! - The writer's own transaction cannot read full text: its group is indexed only after it
 //!   commits. Write jobs get an error for such a search (`_text`/`_content` in a conditional).
 
-use super::{configure, open_connection};
+use super::{beside, configure, open_connection};
 use crate::{FullText, StoreError};
 use rusqlite::{Connection, OpenFlags};
 use rustc_hash::FxHashMap;
@@ -147,18 +147,11 @@ pub(crate) struct FtsIndex {
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
-/// The index file of the store at `db`.
-pub(crate) fn fts_path(db: &Path) -> PathBuf {
-    let mut name = db.as_os_str().to_owned();
-    name.push("-fts");
-    PathBuf::from(name)
-}
-
 impl FtsIndex {
     /// Opens (creating or catching up as needed) the index of the store whose writer connection
     /// is `main`, and starts its thread. Returns the writer's end too.
     pub(crate) fn open(db: &Path, main: &Connection) -> Result<(FtsIndex, FtsSender), StoreError> {
-        let path = fts_path(db);
+        let path = beside(db, "-fts");
         let open_err = |source| StoreError::Open { path: path.display().to_string(), source };
         let conn = open_connection(&path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .map_err(open_err)?;

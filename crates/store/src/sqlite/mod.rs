@@ -170,13 +170,14 @@ impl SqliteStore {
             .map_err(open_err)?
             .map_err(|msg| StoreError::Invalid(format!("{}: {msg}", path.display())))?;
         let (send, recv) = mpsc::channel();
+        // SQLite's own name for the file (symbolic links resolved), so the flush reaches the WAL
+        // that SQLite writes and the full-text file lies beside it.
+        let real = conn.path().map_or(path, Path::new);
         let syncer = match options.durability {
-            // SQLite's own name for the file (symbolic links resolved), so the flush reaches the
-            // WAL that SQLite writes.
-            Durability::Full => Some(syncer::Syncer::spawn(wal_path(conn.path().map_or(path, Path::new)))?),
+            Durability::Full => Some(syncer::Syncer::spawn(beside(real, "-wal"))?),
             Durability::Normal => None,
         };
-        let (fts, fts_sender) = fts::FtsIndex::open(conn.path().map_or(path, Path::new), &conn)?;
+        let (fts, fts_sender) = fts::FtsIndex::open(real, &conn)?;
         let in_flight = Arc::new(writer::InFlight::default());
         let limits = writer::Limits { max_batch: options.max_batch.max(1), split: options.split_groups };
         let writer = writer::spawn(conn, recv, limits, Arc::clone(&in_flight), syncer, fts_sender)?;
@@ -272,10 +273,10 @@ fn open_connection(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection
     }
 }
 
-/// The WAL file SQLite keeps beside the database (`<db>-wal`).
-fn wal_path(db: &Path) -> PathBuf {
+/// A file beside the database, named after it: `<db>-wal` (SQLite's log), `<db>-fts`.
+fn beside(db: &Path, suffix: &str) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
-    name.push("-wal");
+    name.push(suffix);
     PathBuf::from(name)
 }
 
