@@ -264,6 +264,11 @@ impl Drop for SqliteStore {
 /// Opens a connection through the VFS that writes each commit's WAL frames at once
 /// (`weave-walvfs`), or through SQLite's default VFS if that one cannot be registered.
 fn open_connection(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
+    // The page cache can only be chosen before SQLite starts, so before the first connection.
+    if let Err(code) = weave_pcache::install() {
+        static TOLD: std::sync::Once = std::sync::Once::new();
+        TOLD.call_once(|| tracing::debug!(code, "SQLite was started before the store: its default page cache stays"));
+    }
     match weave_walvfs::register() {
         Ok(()) => Connection::open_with_flags_and_vfs(path, flags, weave_walvfs::NAME),
         Err(code) => {
