@@ -125,6 +125,8 @@ impl Progress {
 pub(crate) struct FtsSender {
     send: mpsc::SyncSender<Batch>,
     progress: Arc<Progress>,
+    /// The index thread, woken when the queue is full (it may be sleeping through its window).
+    thread: std::thread::Thread,
 }
 
 impl FtsSender {
@@ -132,7 +134,15 @@ impl FtsSender {
     /// the group is acknowledged; blocks while the index is [`QUEUE`] groups behind.
     pub(crate) fn submit(&self, changes: Vec<Change>, through: i64) {
         self.progress.submitted.fetch_max(through, Ordering::AcqRel);
-        if self.send.send(Batch { changes, through }).is_err() {
+        let sent = match self.send.try_send(Batch { changes, through }) {
+            Ok(()) => Ok(()),
+            Err(mpsc::TrySendError::Full(batch)) => {
+                self.thread.unpark();
+                self.send.send(batch).map_err(drop)
+            }
+            Err(mpsc::TrySendError::Disconnected(_)) => Err(()),
+        };
+        if sent.is_err() {
             self.progress.failed("the full-text index thread stopped".into());
         }
     }
@@ -172,7 +182,7 @@ impl FtsIndex {
             .name("weave-store-fts".into())
             .spawn(move || run(&conn, &recv, &p))
             .map_err(|e| StoreError::Invalid(format!("cannot start the full-text index thread: {e}")))?;
-        let sender = FtsSender { send: send.clone(), progress: Arc::clone(&progress) };
+        let sender = FtsSender { send: send.clone(), progress: Arc::clone(&progress), thread: thread.thread().clone() };
         Ok((FtsIndex { path, poke: Mutex::new(Some(send)), progress, thread: Mutex::new(Some(thread)) }, sender))
     }
 
@@ -192,6 +202,10 @@ impl FtsIndex {
         // A full queue means the thread is busy writing, not gathering.
         if let Some(poke) = self.poke.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
             let _ = poke.try_send(Batch { changes: Vec::new(), through: 0 });
+        }
+        // The thread may be sleeping through its gathering window.
+        if let Some(t) = self.thread.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+            t.thread().unpark();
         }
         let s = self.progress.indexed.lock().unwrap_or_else(PoisonError::into_inner);
         let (s, timeout) = self
@@ -220,16 +234,25 @@ impl FtsIndex {
 fn run(conn: &Connection, recv: &mpsc::Receiver<Batch>, progress: &Progress) {
     while let Ok(first) = recv.recv() {
         // Groups are gathered for up to GATHER (or BATCH changes): one transaction for many
-        // small groups. A search that waits sends an empty batch (`through` 0) to end it early.
+        // small groups. A search that waits sends an empty batch (`through` 0) and unparks the
+        // thread to end it early. The thread sleeps through the window instead of waking for each
+        // group (a feed commits a thousand small groups a second: each wake-up took a core from
+        // the writer or a request for a moment); a group sent meanwhile wakes no one.
         let deadline = std::time::Instant::now() + GATHER;
         let mut poked = first.through == 0;
         let mut batches = vec![first];
         let mut n = batches[0].changes.len();
-        while n < BATCH && !poked {
-            let Ok(b) = recv.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) else { break };
-            n += b.changes.len();
-            poked = b.through == 0;
-            batches.push(b);
+        loop {
+            while let Ok(b) = recv.try_recv() {
+                n += b.changes.len();
+                poked |= b.through == 0;
+                batches.push(b);
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if n >= BATCH || poked || left.is_zero() {
+                break;
+            }
+            std::thread::park_timeout(left);
         }
         let through = batches.iter().map(|b| b.through).max().unwrap_or(0);
         if n == 0 {
