@@ -47,3 +47,16 @@ fn a_workload_under_the_wrapper_stays_intact_and_skips_the_scans() {
     let smallest = (0..10_000).map(key).min().unwrap();
     assert_eq!(first, smallest);
 }
+
+/// `.cargo/config.toml` builds the bundled SQLite without `SQLITE_ENABLE_MEMORY_MANAGEMENT`
+/// (whose single page-cache group put every page fetch of every connection behind one global
+/// mutex) and without memory statistics (a global mutex on every allocation).
+#[test]
+fn sqlite_is_built_with_a_page_cache_per_connection_and_no_memory_statistics() {
+    weave_pcache::install().expect("installed before SQLite starts in this test binary");
+    let conn = Connection::open_in_memory().unwrap();
+    let mut st = conn.prepare("PRAGMA compile_options").unwrap();
+    let options: Vec<String> = st.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap();
+    assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "{options:?}");
+    assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+}
