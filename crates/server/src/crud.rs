@@ -171,10 +171,9 @@ pub async fn create(state: &AppState, req: &Req, t: &str) -> Result<Response, Ap
     let body = prepare_body(&mut resource, &id);
     let (t2, id2) = (t.to_owned(), id.clone());
     let indexer = state.indexer();
-    let conds = index::Conditions::of(&indexer, condition.as_deref().map(|c| (t, c)));
     let outcome = write(&*state.store, move |tx: &mut dyn WriteTx| -> Result<_, ApiError> {
         if let Some(cond) = condition {
-            match index::find(tx, &indexer, &conds, &t2, &cond)?.as_slice() {
+            match index::find(tx, &indexer, &t2, &cond)?.as_slice() {
                 [] => {}
                 [existing] => return Ok(CreateOutcome::Exists(existing.clone())),
                 many => return Err(multiple_matches(&t2, &cond, many.len())),
@@ -350,9 +349,8 @@ pub async fn conditional_delete(state: &AppState, req: &Req, t: &str) -> Result<
     let cond = conditional_query(req, t)?;
     let (t2, cond2) = (t.to_owned(), cond.clone());
     let indexer = state.indexer();
-    let conds = index::Conditions::of(&indexer, [(t, cond.as_str())]);
     let result = write(&*state.store, move |tx: &mut dyn WriteTx| -> Result<_, ApiError> {
-        match index::find(tx, &indexer, &conds, &t2, &cond2)?.as_slice() {
+        match index::find(tx, &indexer, &t2, &cond2)?.as_slice() {
             [] => Ok(None),
             [one] => Ok(tx.delete(&t2, one)?.map(|w| (one.clone(), w))),
             many => Err(multiple_matches(&t2, &cond2, many.len())),

@@ -26,71 +26,26 @@ impl From<SearchError> for ApiError {
     }
 }
 
-/// The pairs of a conditional-interaction query (`identifier=a|b&…`).
-fn condition_pairs(t: &str, cond: &str) -> Result<Vec<(String, String)>, ApiError> {
+/// Parses a conditional-interaction query (`identifier=a|b&…`) strictly.
+fn conditional(indexer: &Indexer, t: &str, cond: &str) -> Result<ParsedSearch, ApiError> {
     // `If-None-Exist` may carry the type as well: `Patient?identifier=…`.
     let cond = cond.strip_prefix(t).and_then(|c| c.strip_prefix('?')).unwrap_or(cond);
     let pairs: Vec<(String, String)> = form_urlencoded::parse(cond.as_bytes()).into_owned().collect();
     if pairs.is_empty() {
         return Err(ApiError::invalid(format!("the condition on {t} has no search parameters")));
     }
-    Ok(pairs)
-}
-
-/// Parses a conditional-interaction query strictly.
-fn conditional(indexer: &Indexer, t: &str, pairs: &[(String, String)]) -> Result<ParsedSearch, ApiError> {
     // Inside a write job the stored definitions are read as last committed.
-    let mut parsed = parse_query_with(t, pairs, true, indexer.base_url(), 2, 2, indexer.terminology())?;
+    let mut parsed = parse_query_with(t, &pairs, true, indexer.base_url(), 2, 2, indexer.terminology())?;
     parsed.query.count = 2;
     parsed.query.total = TotalMode::None;
     Ok(parsed)
 }
 
-/// Conditions parsed before their write job, so that the single writer thread only runs them.
-///
-/// Parsing reads nothing from the store unless it needs terminology (`:in`, `:below`, …), whose
-/// definitions may be stored: such a condition is left to the job, which parses it against what
-/// is committed there. So is one that does not parse, for the job to report where it occurs.
-#[derive(Default)]
-pub struct Conditions(std::collections::HashMap<String, ParsedSearch>);
-
-impl Conditions {
-    /// Parses `t?cond` now when nothing in the store can change how it parses.
-    pub fn add(&mut self, indexer: &Indexer, t: &str, cond: &str) {
-        let key = condition_key(t, cond);
-        if self.0.contains_key(&key) {
-            return;
-        }
-        let Ok(pairs) = condition_pairs(t, cond) else { return };
-        if weave_search::needs_terminology(&pairs) {
-            return;
-        }
-        if let Ok(parsed) = conditional(indexer, t, &pairs) {
-            self.0.insert(key, parsed);
-        }
-    }
-
-    /// Conditions of the given `(type, condition)`s.
-    pub fn of<'a>(indexer: &Indexer, conditions: impl IntoIterator<Item = (&'a str, &'a str)>) -> Conditions {
-        let mut out = Conditions::default();
-        for (t, cond) in conditions {
-            out.add(indexer, t, cond);
-        }
-        out
-    }
-}
-
-fn condition_key(t: &str, cond: &str) -> String {
-    format!("{t}?{cond}")
-}
-
 /// Ids of the resources matching a condition, seen from inside a write job (at most 2: enough
-/// to tell none, one and several apart); `parsed` holds conditions parsed before the job.
-pub fn find(tx: &mut dyn WriteTx, indexer: &Indexer, parsed: &Conditions, t: &str, cond: &str) -> Result<Vec<String>, ApiError> {
-    let page = match parsed.0.get(&condition_key(t, cond)) {
-        Some(p) => tx.search(&p.query)?,
-        None => tx.search(&conditional(indexer, t, &condition_pairs(t, cond)?)?.query)?,
-    };
+/// to tell none, one and several apart).
+pub fn find(tx: &mut dyn WriteTx, indexer: &Indexer, t: &str, cond: &str) -> Result<Vec<String>, ApiError> {
+    let parsed = conditional(indexer, t, cond)?;
+    let page = tx.search(&parsed.query)?;
     Ok(page.matches.into_iter().map(|(_, id, _)| id).collect())
 }
 
@@ -99,7 +54,7 @@ pub fn find(tx: &mut dyn WriteTx, indexer: &Indexer, parsed: &Conditions, t: &st
 pub async fn find_now(state: &AppState, t: &str, cond: &str) -> Result<Vec<String>, ApiError> {
     let (indexer, store, t, cond) = (state.indexer(), std::sync::Arc::clone(&state.store), t.to_owned(), cond.to_owned());
     tokio::task::spawn_blocking(move || {
-        let parsed = conditional(&indexer, &t, &condition_pairs(&t, &cond)?)?;
+        let parsed = conditional(&indexer, &t, &cond)?;
         let page = store.search(&parsed.query)?;
         Ok(page.matches.into_iter().map(|(_, id, _)| id).collect())
     })
@@ -392,32 +347,4 @@ fn ignored_outcome(ignored: &[String]) -> Value {
         })
         .collect();
     operation_outcome(&issues)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn conditions_are_parsed_before_the_job_unless_the_store_could_change_them() {
-        let indexer = Indexer::new("http://example.org/fhir");
-        let conds = Conditions::of(
-            &indexer,
-            [
-                ("Patient", "identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919"),
-                ("Patient", "Patient?identifier=MRN1"),
-                ("Observation", "code:in=http://example.org/vs"),
-                ("Patient", "nonsense-param=1"),
-                ("Patient", ""),
-            ],
-        );
-        let held: Vec<&str> = {
-            let mut k: Vec<&str> = conds.0.keys().map(String::as_str).collect();
-            k.sort_unstable();
-            k
-        };
-        assert_eq!(held, ["Patient?Patient?identifier=MRN1", "Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919"]);
-        let parsed = &conds.0["Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919"];
-        assert_eq!((parsed.query.count, parsed.query.total), (2, TotalMode::None));
-    }
 }

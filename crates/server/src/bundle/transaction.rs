@@ -78,12 +78,10 @@ pub async fn run(state: &AppState, req: &Req, entries: Vec<Entry>, hooks: Option
         .map(|p| p.entry.clone())
         .collect();
     let resolved = std::sync::Arc::clone(&state.resolved);
-    let conds = conditions(&indexer, &plans);
     let mut outcomes = write(&*state.store, move |tx: &mut dyn WriteTx| {
-        let job = Job { indexer: &indexer, conds: &conds, resolved: &resolved };
-        let Some(Hooks { check, epilogue, .. }) = hooks else { return execute(tx, &job, plans, &map) };
+        let Some(Hooks { check, epilogue, .. }) = hooks else { return execute(tx, &indexer, &resolved, plans, &map) };
         check(tx)?;
-        let outcomes = execute(tx, &job, plans, &map)?;
+        let outcomes = execute(tx, &indexer, &resolved, plans, &map)?;
         epilogue(tx)?;
         Ok::<_, ApiError>(outcomes)
     })
@@ -300,49 +298,16 @@ fn check_overlap(ids: impl Iterator<Item = (usize, String)>) -> Result<(), ApiEr
     Ok(())
 }
 
-/// The conditions of a transaction's entries and of their conditional references, parsed
-/// before the job (see [`index::Conditions`]).
-fn conditions(indexer: &Indexer, plans: &[Planned]) -> index::Conditions {
-    let mut conds = index::Conditions::default();
-    for p in plans {
-        if let Some(cond) = condition(&p.entry) {
-            conds.add(indexer, &p.entry.resource_type, cond);
-        }
-        for (c, _) in &p.conditional_refs {
-            let (t, q) = c.split_once('?').unwrap_or((c, ""));
-            conds.add(indexer, t, q);
-        }
-    }
-    conds
-}
-
-/// The condition of a conditional create, update, delete or patch.
-fn condition(entry: &Entry) -> Option<&str> {
-    match entry.method {
-        Method::POST => entry.if_none_exist.as_deref(),
-        Method::PUT | Method::DELETE | Method::PATCH => entry.query.as_deref(),
-        _ => None,
-    }
-}
-
-/// What the write job reads besides its plans.
-struct Job<'a> {
-    indexer: &'a Indexer,
-    /// Conditions parsed before the job.
-    conds: &'a index::Conditions,
-    resolved: &'a Resolved,
-}
-
 /// The write job: resolve conditionals, then write in the specification's order.
 fn execute(
     tx: &mut dyn WriteTx,
-    job: &Job<'_>,
+    indexer: &Indexer,
+    resolved: &Resolved,
     mut plans: Vec<Planned>,
     tentative: &HashMap<String, String>,
 ) -> Result<Vec<(usize, AnyOutcome)>, ApiError> {
-    let indexer = job.indexer;
     let mut results: Vec<(usize, AnyOutcome)> = Vec::new();
-    let existing = resolve_conditionals(tx, job, &mut plans, tentative)?;
+    let existing = resolve_conditionals(tx, indexer, resolved, &mut plans, tentative)?;
     check_overlap(plans.iter().filter_map(identity))?;
     let order = |m: &Method| match *m {
         Method::DELETE => 0,
@@ -374,7 +339,7 @@ fn execute(
     for (i, action) in actions {
         results.push((i, AnyOutcome::Write(apply_one(tx, action)?)));
     }
-    run_deferred(tx, job, deferred, &mut results)?;
+    run_deferred(tx, indexer, deferred, &mut results)?;
     Ok(results)
 }
 
@@ -382,7 +347,8 @@ fn execute(
 /// conditional create matched an existing resource (nothing to write).
 fn resolve_conditionals(
     tx: &mut dyn WriteTx,
-    job: &Job<'_>,
+    indexer: &Indexer,
+    resolved: &Resolved,
     plans: &mut [Planned],
     tentative: &HashMap<String, String>,
 ) -> Result<HashSet<usize>, ApiError> {
@@ -390,8 +356,13 @@ fn resolve_conditionals(
     let mut map = tentative.clone();
     for p in plans.iter_mut() {
         let t = p.entry.resource_type.clone();
-        let Some(cond) = condition(&p.entry).map(str::to_owned) else { continue };
-        let found = index::find(tx, job.indexer, job.conds, &t, &cond)?;
+        let cond = match p.entry.method {
+            Method::POST => p.entry.if_none_exist.clone(),
+            Method::PUT | Method::DELETE | Method::PATCH => p.entry.query.clone(),
+            _ => None,
+        };
+        let Some(cond) = cond else { continue };
+        let found = index::find(tx, indexer, &t, &cond)?;
         let at = p.entry.index;
         let m = &p.entry.method;
         match found.as_slice() {
@@ -414,7 +385,7 @@ fn resolve_conditionals(
             }
         }
         if let (Some(id), true) = (&p.id, *m == Method::POST || *m == Method::PUT) {
-            job.resolved.record(&t, &cond, id);
+            resolved.record(&t, &cond, id);
         }
         if let (Some(f), Some(id)) = (&p.entry.full_url, &p.id) {
             map.insert(f.clone(), format!("{t}/{id}"));
@@ -435,7 +406,7 @@ fn resolve_conditionals(
             changed |= retarget(p, old, new);
         }
         for (c, placeholder) in std::mem::take(&mut p.conditional_refs) {
-            match resolve_reference(tx, job, &c, p.entry.index)? {
+            match resolve_reference(tx, indexer, &c, p.entry.index)? {
                 Some(target) => changed |= retarget(p, &placeholder, &target),
                 // It may match a resource this transaction creates: resolved after the writes.
                 None => p.conditional_refs.push((c, placeholder)),
@@ -452,7 +423,7 @@ fn resolve_conditionals(
         }
         if p.body.is_none() && p.entry.method == Method::POST && !existing.contains(&p.entry.index) {
             // A predicted conditional create that creates after all (see `prepare`).
-            finish(p, job.indexer);
+            finish(p, indexer);
         }
     }
     Ok(existing)
@@ -460,29 +431,29 @@ fn resolve_conditionals(
 
 /// Writes the entries whose conditional references matched nothing before the transaction's
 /// other writes: now they may match a resource the transaction created.
-fn run_deferred(tx: &mut dyn WriteTx, job: &Job<'_>, deferred: Vec<Planned>, results: &mut Vec<(usize, AnyOutcome)>) -> Result<(), ApiError> {
+fn run_deferred(tx: &mut dyn WriteTx, indexer: &Indexer, deferred: Vec<Planned>, results: &mut Vec<(usize, AnyOutcome)>) -> Result<(), ApiError> {
     for mut p in deferred {
         let at = p.entry.index;
         for (c, placeholder) in std::mem::take(&mut p.conditional_refs) {
-            let target = resolve_reference(tx, job, &c, at)?.ok_or_else(|| {
+            let target = resolve_reference(tx, indexer, &c, at)?.ok_or_else(|| {
                 ApiError::invalid(format!("entry {at}: the conditional reference '{c}' matches no resource"))
             })?;
             retarget(&mut p, &placeholder, &target);
         }
         reserialize(&mut p);
-        let action = check_one(tx, job.indexer, p)?;
+        let action = check_one(tx, indexer, p)?;
         results.push((at, AnyOutcome::Write(apply_one(tx, action)?)));
     }
     Ok(())
 }
 
 /// The target of a conditional reference: `None` when nothing matches (yet).
-fn resolve_reference(tx: &mut dyn WriteTx, job: &Job<'_>, reference: &str, at: usize) -> Result<Option<String>, ApiError> {
+fn resolve_reference(tx: &mut dyn WriteTx, indexer: &Indexer, reference: &str, at: usize) -> Result<Option<String>, ApiError> {
     let (t, q) = reference.split_once('?').unwrap_or((reference, ""));
     if !weave_fhir::r4().is_resource_type(t) {
         return Err(ApiError::invalid(format!("entry {at}: the reference '{reference}' names an unknown type")));
     }
-    match index::find(tx, job.indexer, job.conds, t, q)?.as_slice() {
+    match index::find(tx, indexer, t, q)?.as_slice() {
         [one] => Ok(Some(format!("{t}/{one}"))),
         [] => Ok(None),
         many => Err(ApiError::PreconditionFailed(format!(
