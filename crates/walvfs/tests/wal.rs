@@ -113,3 +113,15 @@ fn commits_padded_to_a_sector_are_seen_whole() {
     }
     assert_intact(&r);
 }
+
+/// The syncer starts a commit's writeback through a read-only handle on the WAL file.
+#[test]
+fn writeback_starts_through_a_read_only_handle() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db-wal");
+    std::fs::write(&path, vec![7u8; 64 * 1024]).unwrap();
+    let f = std::fs::File::open(&path).unwrap();
+    weave_walvfs::start_writeback(&f).expect("sync_file_range on a read-only descriptor");
+    f.sync_data().unwrap();
+    assert_eq!(std::fs::read(&path).unwrap().len(), 64 * 1024);
+}

@@ -7,7 +7,10 @@
 //! The syncer then flushes the WAL file — one `fdatasync` covers every group committed before it
 //! started, so groups that queue up while the disk is busy share a flush — and acknowledges them.
 //! An acknowledged write is therefore on disk, exactly as with `synchronous=FULL`, but the writer
-//! spends the flush executing the next group instead of waiting.
+//! spends the flush executing the next group instead of waiting. The writer does start each
+//! commit's writeback itself (`sync_file_range`, which waits for nothing): on two busy cores this
+//! thread often waits for a core as long as its flush takes, and the pages are in flight meanwhile
+//! (MLLP 5 of 6 pairs faster, +8 % on average).
 //!
 //! Why this is safe: a commit's frames can leave the WAL file only through a checkpoint, and
 //! SQLite syncs the WAL before a checkpoint copies frames out of it and syncs the database before
@@ -28,21 +31,43 @@ pub(crate) type Deliveries = Vec<Box<dyn FnOnce(Option<StoreError>) + Send>>;
 pub(crate) struct Syncer {
     groups: Option<mpsc::Sender<Deliveries>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    wal: PathBuf,
+    /// The writer's own handle on the WAL file, to start each commit's writeback (opened on first
+    /// use: SQLite creates the file with the first write).
+    early: std::sync::Mutex<Option<File>>,
 }
 
 impl Syncer {
     /// Starts the thread that flushes `wal` (the database's `-wal` file).
     pub(crate) fn spawn(wal: PathBuf) -> Result<Syncer, StoreError> {
         let (send, recv) = mpsc::channel::<Deliveries>();
+        let path = wal.clone();
         let thread = std::thread::Builder::new()
             .name("weave-store-sync".into())
-            .spawn(move || run(&wal, &recv))
+            .spawn(move || run(&path, &recv))
             .map_err(|e| StoreError::Invalid(format!("cannot start the sync thread: {e}")))?;
-        Ok(Syncer { groups: Some(send), thread: Some(thread) })
+        Ok(Syncer { groups: Some(send), thread: Some(thread), wal, early: std::sync::Mutex::new(None) })
+    }
+
+    /// Starts writing the committed frames to the disk now, on the writer's thread: the flush
+    /// thread may wait for a core before its `fdatasync` begins (on two busy cores as long as the
+    /// flush itself), and the commit's pages are in flight meanwhile. A failure only loses the
+    /// head start; the flush decides durability.
+    fn start_writeback(&self) {
+        let mut early = self.early.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if early.is_none() {
+            *early = File::open(&self.wal).ok();
+        }
+        if let Some(f) = early.as_ref() {
+            if let Err(e) = weave_walvfs::start_writeback(f) {
+                tracing::debug!(error = %e, "the WAL's writeback could not be started early");
+            }
+        }
     }
 
     /// Hands over a committed group; its outcomes are delivered once the WAL is on disk.
     pub(crate) fn committed(&self, group: Deliveries) {
+        self.start_writeback();
         if let Some(send) = &self.groups {
             if let Err(mpsc::SendError(group)) = send.send(group) {
                 // The thread is gone (it cannot be while the writer runs); never report a write
