@@ -76,6 +76,10 @@ pub async fn serve_mllp_on(state: AppState, listener: TcpListener, config: MllpC
             tracing::warn!(%peer, "MLLP connection refused: too many connections");
             continue;
         };
+        // An ACK is one small write that a sender waits for: never hold it back (Nagle).
+        if let Err(e) = sock.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY could not be set on an MLLP connection");
+        }
         let (state, config) = (state.clone(), Arc::clone(&config));
         tokio::spawn(async move {
             connection(&state, sock, &config).await;
