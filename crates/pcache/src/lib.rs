@@ -102,6 +102,17 @@ fn base() -> &'static ffi::sqlite3_pcache_methods2 {
     &BASE.get().expect("the wrapped page cache is installed only after its base is known").0
 }
 
+impl Cache {
+    /// A page now held under `key`: parked if that is the pending-byte page, else the bound rises.
+    fn note(&mut self, key: c_uint) {
+        if key == self.pending {
+            self.parked = true;
+        } else if key > self.bound {
+            self.bound = key;
+        }
+    }
+}
+
 /// SAFETY (every method below): SQLite passes back the pointer `create` returned, and calls a
 /// cache's methods from one connection at a time (the pager's), so the `Cache` is not shared.
 unsafe fn cache<'a>(p: *mut ffi::sqlite3_pcache) -> &'a mut Cache {
@@ -133,11 +144,7 @@ unsafe extern "C" fn fetch(p: *mut ffi::sqlite3_pcache, key: c_uint, create: c_i
     // A page may have been created: it raises the bound (a plain lookup finds pages already
     // counted, so the bound is only raised where a page can appear).
     if create != 0 && !page.is_null() {
-        if key == c.pending {
-            c.parked = true;
-        } else if key > c.bound {
-            c.bound = key;
-        }
+        c.note(key);
     }
     page
 }
@@ -154,11 +161,7 @@ unsafe extern "C" fn rekey(p: *mut ffi::sqlite3_pcache, page: *mut ffi::sqlite3_
     if old == c.pending {
         c.parked = false;
     }
-    if new == c.pending {
-        c.parked = true;
-    } else if new > c.bound {
-        c.bound = new;
-    }
+    c.note(new);
 }
 
 unsafe extern "C" fn truncate(p: *mut ffi::sqlite3_pcache, limit: c_uint) {
@@ -190,6 +193,9 @@ unsafe extern "C" fn shrink(p: *mut ffi::sqlite3_pcache) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pending-byte page's number with 4 KiB pages.
+    const PENDING_4K: c_uint = PENDING_BYTE / 4096 + 1;
 
     /// A wrapped cache of 4 KiB pages, driven directly through the wrapper's methods.
     struct Driven(*mut ffi::sqlite3_pcache);
@@ -256,10 +262,9 @@ mod tests {
     fn a_page_parked_at_the_pending_byte_is_dropped_by_a_truncation() {
         let c = Driven::new();
         (1..=4).for_each(|k| c.touch(k));
-        let pending = PENDING_BYTE / 4096 + 1;
-        c.rekey(4, pending);
+        c.rekey(4, PENDING_4K);
         c.truncate(5);
-        assert!(!c.held(pending), "the parked page lies past the limit");
+        assert!(!c.held(PENDING_4K), "the parked page lies past the limit");
         assert_eq!(c.count(), 3);
     }
 
@@ -267,11 +272,10 @@ mod tests {
     fn a_rebalance_swap_leaves_the_bound_on_the_real_pages() {
         let c = Driven::new();
         (1..=6).for_each(|k| c.touch(k));
-        let pending = PENDING_BYTE / 4096 + 1;
         // `balance_nonroot` swaps 3 and 6 through the pending page.
-        c.rekey(3, pending);
+        c.rekey(3, PENDING_4K);
         c.rekey(6, 3);
-        c.rekey(pending, 6);
+        c.rekey(PENDING_4K, 6);
         let before = skipped_truncations();
         c.truncate(7);
         assert!(skipped_truncations() > before, "nothing is held past page 6");

@@ -55,13 +55,8 @@ impl Syncer {
     /// head start; the flush decides durability.
     fn start_writeback(&self) {
         let mut early = self.early.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if early.is_none() {
-            *early = File::open(&self.wal).ok();
-        }
-        if let Some(f) = early.as_ref() {
-            if let Err(e) = weave_walvfs::start_writeback(f) {
-                tracing::debug!(error = %e, "the WAL's writeback could not be started early");
-            }
+        if let Err(e) = opened(&self.wal, &mut early).and_then(weave_walvfs::start_writeback) {
+            tracing::debug!(error = %e, "the WAL's writeback could not be started early");
         }
     }
 
@@ -112,13 +107,17 @@ fn run(wal: &Path, groups: &mpsc::Receiver<Deliveries>) {
     tracing::debug!(flushes, delivered, "sync thread finished");
 }
 
-/// Flushes the WAL, opening it on first use (it exists once the first group has committed).
+/// Flushes the WAL.
 fn flush(wal: &Path, file: &mut Option<File>) -> std::io::Result<()> {
-    let f = match file {
-        Some(f) => f,
-        None => file.insert(File::open(wal)?),
-    };
-    f.sync_data()
+    opened(wal, file)?.sync_data()
+}
+
+/// A handle on the WAL, opened on first use (the file exists once the first group has committed).
+fn opened<'a>(wal: &Path, file: &'a mut Option<File>) -> std::io::Result<&'a File> {
+    match file {
+        Some(f) => Ok(f),
+        None => Ok(file.insert(File::open(wal)?)),
+    }
 }
 
 fn fail(group: Deliveries, why: &str) {
