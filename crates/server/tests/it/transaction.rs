@@ -188,6 +188,34 @@ async fn references_to_a_conditional_update_entry_follow_its_match() {
     assert_eq!(found_by_patient(&s, &pid).await, vec![oid], "indexed under the matched Patient");
 }
 
+#[tokio::test]
+async fn with_return_minimal_references_still_follow_conditional_matches() {
+    // With return=minimal the parsed resources are freed before the write job where they can
+    // be; a job that must rewrite them (a conditional create or update matched) keeps them.
+    let s = Server::new();
+    let (pid, _) = s.create(&patient("tx-min-ref")).await;
+    let p = "urn:uuid:9d0e1f2a-3b4c-4d5e-8f60-718293a4b5c6";
+    let cond = format!("identifier={SYS}|tx-min-ref");
+    let b = bundle("transaction", vec![
+        json!({"fullUrl": p, "resource": patient("tx-min-ref"), "request": {"method": "POST", "url": "Patient", "ifNoneExist": cond}}),
+        post("urn:uuid:o1", observation(p)),
+        post("urn:uuid:q", patient("tx-min-other")),
+        post("urn:uuid:o2", observation("urn:uuid:q")),
+    ]);
+    let resp = s.post("/").header("prefer", "return=minimal").json(&b).send().await;
+    let entries = resp.expect(StatusCode::OK).json()["entry"].as_array().cloned().unwrap_or_default();
+    assert_eq!(status_of(&entries[0]), 200, "the conditional create matched");
+    let (_, o1) = location_id(&entries[1]);
+    let obs = s.get(&format!("/Observation/{o1}")).send().await.expect(StatusCode::OK).json();
+    assert_eq!(obs["subject"]["reference"], format!("Patient/{pid}").as_str(), "the reference follows the match");
+    assert_eq!(found_by_patient(&s, &pid).await, vec![o1]);
+    let (_, qid) = location_id(&entries[2]);
+    let (_, o2) = location_id(&entries[3]);
+    let obs = s.get(&format!("/Observation/{o2}")).send().await.expect(StatusCode::OK).json();
+    assert_eq!(obs["subject"]["reference"], format!("Patient/{qid}").as_str());
+    assert_eq!(obs["code"]["text"], "pulse", "stored whole");
+}
+
 /// Ids of the Observations whose `patient` search parameter finds Patient `pid`.
 async fn found_by_patient(s: &Server, pid: &str) -> Vec<String> {
     let b = s.get(&format!("/Observation?patient={pid}")).send().await.expect(StatusCode::OK).json();
