@@ -9,7 +9,7 @@
 //! date parameters find them by range.
 
 use serde_json::Value;
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 use crate::FullText;
 
 /// Keys whose strings are identifiers, links or binary data rather than words.
@@ -22,11 +22,11 @@ const MAX_CONTENT: usize = 64 * 1024;
 pub fn full_text(resource: &Value) -> Option<FullText> {
     let narrative = resource.get("text").and_then(|t| t.get("div")).and_then(Value::as_str).map(strip_markup).unwrap_or_default();
     let mut content = String::new();
-    collect(resource, &mut content, &mut HashSet::new());
+    collect(resource, &mut content, &mut FxHashSet::default());
     (!content.trim().is_empty() || !narrative.trim().is_empty()).then_some(FullText { narrative, content })
 }
 
-fn collect<'a>(v: &'a Value, out: &mut String, seen: &mut HashSet<&'a str>) {
+fn collect<'a>(v: &'a Value, out: &mut String, seen: &mut FxHashSet<&'a str>) {
     if out.len() >= MAX_CONTENT {
         return;
     }

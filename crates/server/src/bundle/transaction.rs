@@ -44,10 +44,10 @@ struct Outcome {
     location: Option<String>,
     written: Option<Written>,
     resource: Option<Value>,
-    /// The body and index rows the write used, carried out of the write job so that they are
-    /// freed on the caller's thread, not on the store's single writer (where freeing them cost
-    /// several percent of its time).
-    _spent: Option<(PreparedBody, IndexEntries)>,
+    /// The body, index rows and entry the write used, carried out of the write job so that
+    /// they are freed on the caller's thread, not on the store's single writer (where freeing
+    /// them cost several percent of its time).
+    _spent: Option<(PreparedBody, IndexEntries, Entry)>,
 }
 
 /// Work a caller adds to a transaction's write job, in the same database transaction.
@@ -502,7 +502,7 @@ fn replace_reference(v: &mut Value, from: &str, to: &str) -> bool {
 /// A checked write, ready to apply.
 enum Action {
     Delete { t: String, id: String },
-    Put { t: String, id: String, resource: Value, body: PreparedBody, method: StoreMethod, index: IndexEntries, status: u16 },
+    Put { t: String, id: String, resource: Value, body: PreparedBody, method: StoreMethod, index: IndexEntries, status: u16, entry: Entry },
     Nothing,
 }
 
@@ -521,12 +521,13 @@ fn check_one(tx: &mut dyn WriteTx, indexer: &Indexer, mut p: Planned) -> Result<
         }
         Method::POST => Ok(Action::Put {
             body: body_of(&mut p, &id),
-            resource: p.entry.resource.unwrap_or_default(),
+            resource: p.entry.resource.take().unwrap_or_default(),
             method: StoreMethod::Post,
             index: p.index,
             status: 201,
             t,
             id,
+            entry: p.entry,
         }),
         Method::PUT => {
             let current = tx.current(&t, &id)?;
@@ -534,12 +535,13 @@ fn check_one(tx: &mut dyn WriteTx, indexer: &Indexer, mut p: Planned) -> Result<
             let created = current.is_none_or(|c| c.deleted);
             Ok(Action::Put {
                 body: body_of(&mut p, &id),
-                resource: p.entry.resource.unwrap_or_default(),
+                resource: p.entry.resource.take().unwrap_or_default(),
                 method: StoreMethod::Put,
                 index: p.index,
                 status: if created { 201 } else { 200 },
                 t,
                 id,
+                entry: p.entry,
             })
         }
         _ => check_patch(tx, indexer, p, &id),
@@ -562,22 +564,22 @@ fn apply_one(tx: &mut dyn WriteTx, action: Action) -> Result<Outcome, ApiError> 
             let w = tx.delete(&t, &id)?;
             Ok(Outcome { status: if w.is_some() { 200 } else { 204 }, written: w, ..Outcome::default() })
         }
-        Action::Put { t, id, resource, body, method, index, status } => {
+        Action::Put { t, id, resource, body, method, index, status, entry } => {
             let w = tx.put(&t, &id, &body, method, &index)?;
             let location = Some(format!("{t}/{id}/_history/{}", w.version));
-            Ok(Outcome { status, location, written: Some(w), resource: Some(resource), _spent: Some((body, index)) })
+            Ok(Outcome { status, location, written: Some(w), resource: Some(resource), _spent: Some((body, index, entry)) })
         }
     }
 }
 
-fn check_patch(tx: &mut dyn WriteTx, indexer: &Indexer, p: Planned, id: &str) -> Result<Action, ApiError> {
+fn check_patch(tx: &mut dyn WriteTx, indexer: &Indexer, mut p: Planned, id: &str) -> Result<Action, ApiError> {
     let t = p.entry.resource_type.as_str();
     let at = p.entry.index;
     let current = tx.read_current(t, id)?.ok_or_else(|| ApiError::NotFound(format!("entry {at}: {t}/{id} is not known")))?;
     let body = current.body.as_deref().ok_or_else(|| ApiError::Gone(format!("entry {at}: {t}/{id} was deleted")))?;
     check_version(t, id, Some(current.version), p.entry.if_match).map_err(|e| at_entry(at, e))?;
     let mut r: Value = serde_json::from_str(body).map_err(|e| ApiError::Internal(format!("stored body unreadable: {e}")))?;
-    let patch = p.entry.resource.unwrap_or_default();
+    let patch = p.entry.resource.take().unwrap_or_default();
     let (kind, patch) = if patch.get("resourceType").and_then(Value::as_str) == Some("Binary") {
         (BodyKind::JsonPatch, decode_binary_json(&patch)?)
     } else {
@@ -587,7 +589,8 @@ fn check_patch(tx: &mut dyn WriteTx, indexer: &Indexer, p: Planned, id: &str) ->
     validate_value(&r).map_err(|e| at_entry(at, e))?;
     let index = indexer.extract(t, &r);
     let body = prepare_body(&mut r, id);
-    Ok(Action::Put { t: t.to_owned(), id: id.to_owned(), resource: r, body, method: StoreMethod::Patch, index, status: 200 })
+    let t = t.to_owned();
+    Ok(Action::Put { t, id: id.to_owned(), resource: r, body, method: StoreMethod::Patch, index, status: 200, entry: p.entry })
 }
 
 fn decode_binary_json(binary: &Value) -> Result<Value, ApiError> {
