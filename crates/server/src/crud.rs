@@ -167,7 +167,7 @@ pub async fn create(state: &AppState, req: &Req, t: &str) -> Result<Response, Ap
     let condition = req.headers.get("if-none-exist").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let id = uuid::Uuid::now_v7().to_string();
     set_id(&mut resource, &id);
-    let entries = state.indexer().extract(t, &resource);
+    let mut entries = state.indexer().extract(t, &resource);
     let body = prepare_body(&mut resource, &id);
     let (t2, id2) = (t.to_owned(), id.clone());
     let indexer = state.indexer();
@@ -179,7 +179,7 @@ pub async fn create(state: &AppState, req: &Req, t: &str) -> Result<Response, Ap
                 many => return Err(multiple_matches(&t2, &cond, many.len())),
             }
         }
-        let w = tx.put(&t2, &id2, &body, Method::Post, &entries)?;
+        let w = tx.put(&t2, &id2, &body, Method::Post, &mut entries)?;
         stamp_meta(&mut resource, &id2, &w);
         Ok(CreateOutcome::Created(w, resource))
     })
@@ -243,14 +243,14 @@ async fn do_update(
     mut resource: Value,
     expected: Option<u64>,
 ) -> Result<Response, ApiError> {
-    let entries = state.indexer().extract(t, &resource);
+    let mut entries = state.indexer().extract(t, &resource);
     let body = prepare_body(&mut resource, id);
     let (t2, id2) = (t.to_owned(), id.to_owned());
     let (w, created) = write(&*state.store, move |tx: &mut dyn WriteTx| -> Result<_, ApiError> {
         let current = tx.current(&t2, &id2)?;
         check_version(&t2, &id2, current.map(|c| c.version), expected)?;
         let created = current.is_none_or(|c| c.deleted);
-        let w = tx.put(&t2, &id2, &body, Method::Put, &entries)?;
+        let w = tx.put(&t2, &id2, &body, Method::Put, &mut entries)?;
         Ok((w, created))
     })
     .await?;
@@ -383,9 +383,9 @@ pub async fn patch(state: &AppState, req: &Req, t: &str, id: &str) -> Result<Res
             serde_json::from_str(body).map_err(|e| ApiError::Internal(format!("stored body unreadable: {e}")))?;
         crate::patch::apply(kind, &mut resource, &patch)?;
         check_patched(&resource, &t2, &id2)?;
-        let entries = indexer.extract(&t2, &resource);
+        let mut entries = indexer.extract(&t2, &resource);
         let body = prepare_body(&mut resource, &id2);
-        let w = tx.put(&t2, &id2, &body, Method::Patch, &entries)?;
+        let w = tx.put(&t2, &id2, &body, Method::Patch, &mut entries)?;
         stamp_meta(&mut resource, &id2, &w);
         Ok((w, resource))
     })

@@ -45,8 +45,8 @@ pub async fn put_all(state: &AppState, resources: Vec<Value>) -> Result<(usize, 
     }
     let n = ready.len();
     write(&*state.store, move |tx: &mut dyn WriteTx| -> Result<(), ApiError> {
-        for (t, id, body, ix) in ready {
-            tx.put(&t, &id, &body, StoreMethod::Put, &ix)?;
+        for (t, id, body, mut ix) in ready {
+            tx.put(&t, &id, &body, StoreMethod::Put, &mut ix)?;
         }
         Ok(())
     })

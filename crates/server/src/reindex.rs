@@ -237,8 +237,8 @@ async fn reindex_all(state: &AppState, query: &SearchQuery, extra: bool) -> Resu
             page.iter().map(|(t, id, v, body)| (t.clone(), id.clone(), *v, indexer.extract(t, body))).collect();
         let n = rows.len() as u64;
         write(&*state.store, move |tx: &mut dyn WriteTx| -> Result<(), ApiError> {
-            for (t, id, version, ix) in rows {
-                tx.reindex(&t, &id, version, &ix)?;
+            for (t, id, version, mut ix) in rows {
+                tx.reindex(&t, &id, version, &mut ix)?;
             }
             Ok(())
         })

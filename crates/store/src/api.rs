@@ -28,14 +28,15 @@ pub trait WriteTx {
     fn read_current(&mut self, resource_type: &str, id: &str) -> Result<Option<Stored>, StoreError>;
     /// Writes a new version of `resource_type/id` (its body prepared with [`crate::prepare_body`]
     /// for that id; the store fills in `meta.versionId` and `meta.lastUpdated`), and replaces the
-    /// resource's search index rows with `index`.
+    /// resource's search index rows with `index`. The store may take the values out of `index`
+    /// (its single writer then neither copies them nor frees them): the caller frees what is left.
     fn put(
         &mut self,
         resource_type: &str,
         id: &str,
         body: &PreparedBody,
         method: Method,
-        index: &IndexEntries,
+        index: &mut IndexEntries,
     ) -> Result<Written, StoreError>;
     /// Writes a deletion tombstone. `None` when there is no live version to delete.
     fn delete(&mut self, resource_type: &str, id: &str) -> Result<Option<Written>, StoreError>;
@@ -54,7 +55,7 @@ pub trait WriteTx {
     fn inbound_accepted(&mut self, source: InboundSource, control_id: &str) -> Result<bool, StoreError>;
     /// Replaces the index rows of `resource_type/id` — when its current version is still
     /// `version` — without writing a version (`$reindex`). `false` when it changed or is gone.
-    fn reindex(&mut self, resource_type: &str, id: &str, version: u64, index: &IndexEntries) -> Result<bool, StoreError>;
+    fn reindex(&mut self, resource_type: &str, id: &str, version: u64, index: &mut IndexEntries) -> Result<bool, StoreError>;
 }
 
 /// What a job hands back to the backend: whether it succeeded (commit its savepoint) and how to

@@ -130,7 +130,7 @@ pub fn open_store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
 /// few hundred.
 pub fn write_all(store: &SqliteStore, indexer: &Indexer, items: &[(String, String, &Value)]) {
     for chunk in items.chunks(400) {
-        let prepared: Vec<_> = chunk
+        let mut prepared: Vec<_> = chunk
             .iter()
             .map(|(t, id, v)| {
                 let ix = indexer.extract(t, v);
@@ -139,7 +139,7 @@ pub fn write_all(store: &SqliteStore, indexer: &Indexer, items: &[(String, Strin
             })
             .collect();
         write_blocking(store, move |tx: &mut dyn WriteTx| -> Result<(), StoreError> {
-            for (t, id, body, ix) in &prepared {
+            for (t, id, body, ix) in &mut prepared {
                 tx.put(t, id, body, Method::Put, ix)?;
             }
             Ok(())

@@ -564,8 +564,8 @@ fn apply_one(tx: &mut dyn WriteTx, action: Action) -> Result<Outcome, ApiError> 
             let w = tx.delete(&t, &id)?;
             Ok(Outcome { status: if w.is_some() { 200 } else { 204 }, written: w, ..Outcome::default() })
         }
-        Action::Put { t, id, resource, body, method, index, status, entry } => {
-            let w = tx.put(&t, &id, &body, method, &index)?;
+        Action::Put { t, id, resource, body, method, mut index, status, entry } => {
+            let w = tx.put(&t, &id, &body, method, &mut index)?;
             let location = Some(format!("{t}/{id}/_history/{}", w.version));
             Ok(Outcome { status, location, written: Some(w), resource: Some(resource), _spent: Some((body, index, entry)) })
         }

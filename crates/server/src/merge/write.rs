@@ -36,9 +36,9 @@ impl Change {
 pub(crate) fn put_all(tx: &mut dyn WriteTx, indexer: &Indexer, changes: &mut [Change]) -> Result<Vec<Revision>, ApiError> {
     let mut out = Vec::with_capacity(changes.len());
     for c in changes.iter_mut() {
-        let index = indexer.extract(&c.resource_type, &c.resource);
+        let mut index = indexer.extract(&c.resource_type, &c.resource);
         let body = prepare_body(&mut c.resource, &c.id);
-        let w = tx.put(&c.resource_type, &c.id, &body, Method::Put, &index)?;
+        let w = tx.put(&c.resource_type, &c.id, &body, Method::Put, &mut index)?;
         stamp_meta(&mut c.resource, &c.id, &w);
         out.push(c.revision(w.version));
     }

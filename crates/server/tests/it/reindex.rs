@@ -110,7 +110,7 @@ async fn named_types_are_reindexed_in_full_on_request() {
         let id = body["id"].as_str().unwrap_or_default().to_owned();
         let prepared = weave_store::prepare_body(&mut body, &id);
         weave_store::write_blocking(&*s.state.store, move |tx: &mut dyn weave_store::WriteTx| {
-            tx.put(t, &id, &prepared, weave_store::Method::Put, &weave_store::IndexEntries::default())
+            tx.put(t, &id, &prepared, weave_store::Method::Put, &mut weave_store::IndexEntries::default())
         })
         .expect("stored without index rows");
     }

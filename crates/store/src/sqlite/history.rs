@@ -108,14 +108,14 @@ pub(crate) fn changes(c: &Connection, after_seq: i64, limit: usize) -> Result<Ve
 /// `search::virtual_rid`), with their keys in the contained namespace of their type and a marker
 /// row holding their local id. Contained resources past [`crate::query::MAX_CONTAINED`] are not
 /// indexed. (Its full text goes to the full-text index after the commit: see `fts`.)
-pub(crate) fn write_index(pending: &mut Pending, rid: i64, ty: &str, ix: &IndexEntries) {
+pub(crate) fn write_index(pending: &mut Pending, rid: i64, ty: &str, ix: &mut IndexEntries) {
     pending.add(rid, ty, ix);
-    for contained in &ix.contained {
+    for contained in &mut ix.contained {
         let Some(vrid) = super::search::virtual_rid(rid, contained.ordinal) else { continue };
         let ns = super::search::contained_ns(&contained.resource_type);
-        pending.add(vrid, &ns, &contained.index);
+        pending.add(vrid, &ns, &mut contained.index);
         let marker = super::schema::param_key(&ns, super::search::LOCAL_ID);
         let n = i64::try_from(contained.index.tokens.len()).unwrap_or(i64::MAX);
-        pending.add_token((vrid, marker, n, None, contained.id.clone(), None));
+        pending.add_token((vrid, marker, n, None, std::mem::take(&mut contained.id), None));
     }
 }

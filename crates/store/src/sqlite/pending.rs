@@ -116,26 +116,29 @@ fn code_hash(code: &str) -> u64 {
 
 impl Pending {
     /// Holds the value rows of `ix` under row id `rid`, their parameters qualified by `ty`
-    /// (not its full text or contained resources).
-    pub(crate) fn add(&mut self, rid: i64, ty: &str, ix: &IndexEntries) {
+    /// (not its full text or contained resources). The values are taken out of `ix`, not copied.
+    pub(crate) fn add(&mut self, rid: i64, ty: &str, ix: &mut IndexEntries) {
         let key = |p: &str| param_key(ty, p);
         let n = |i: usize| i64::try_from(i).unwrap_or(i64::MAX);
         let r = &mut self.rows;
         self.rids.insert(rid);
         r.present.extend(ix.present.iter().map(|p| (rid, key(p))));
-        r.strings.extend(ix.strings.iter().enumerate().map(|(i, s)| (rid, key(&s.0), n(i), s.1.clone(), s.2.clone())));
-        r.references
-            .extend(ix.references.iter().enumerate().map(|(i, x)| (rid, key(&x.0), n(i), x.1.clone(), x.2.clone(), x.3.clone())));
+        let take = std::mem::take::<String>;
+        let take_opt = Option::<String>::take;
+        r.strings.extend(ix.strings.iter_mut().enumerate().map(|(i, s)| (rid, key(&s.0), n(i), take(&mut s.1), take(&mut s.2))));
+        r.references.extend(
+            ix.references.iter_mut().enumerate().map(|(i, x)| (rid, key(&x.0), n(i), take_opt(&mut x.1), take_opt(&mut x.2), take_opt(&mut x.3))),
+        );
         r.dates.extend(ix.dates.iter().enumerate().map(|(i, d)| {
             let wide = i64::from(d.2.saturating_sub(d.1) > super::search::NARROW);
             (rid, key(&d.0), n(i), d.1, d.2, wide)
         }));
         r.numbers.extend(ix.numbers.iter().enumerate().map(|(i, x)| (rid, key(&x.0), n(i), x.1)));
         r.quantities
-            .extend(ix.quantities.iter().enumerate().map(|(i, q)| (rid, key(&q.0), n(i), q.1, q.2.clone(), q.3.clone())));
-        r.uris.extend(ix.uris.iter().enumerate().map(|(i, u)| (rid, key(&u.0), n(i), u.1.clone())));
-        for (i, t) in ix.tokens.iter().enumerate() {
-            self.add_token((rid, key(&t.0), n(i), t.1.clone(), t.2.clone(), t.3.clone()));
+            .extend(ix.quantities.iter_mut().enumerate().map(|(i, q)| (rid, key(&q.0), n(i), q.1, take_opt(&mut q.2), take_opt(&mut q.3))));
+        r.uris.extend(ix.uris.iter_mut().enumerate().map(|(i, u)| (rid, key(&u.0), n(i), take(&mut u.1))));
+        for (i, t) in ix.tokens.iter_mut().enumerate() {
+            self.add_token((rid, key(&t.0), n(i), take_opt(&mut t.1), take(&mut t.2), take_opt(&mut t.3)));
         }
     }
 
@@ -287,4 +290,34 @@ fn insert_rows<P: rusqlite::Params>(c: &Connection, sql: &'static str, rows: imp
         st.execute(row)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pending;
+    use crate::IndexEntries;
+    use rusqlite::Connection;
+
+    #[test]
+    fn held_rows_take_their_values_and_are_written_whole() {
+        let c = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&c).unwrap().unwrap();
+        let mut ix = IndexEntries::default();
+        ix.tokens.push(("identifier".into(), Some("sys".into()), "123".into(), Some("text".into())));
+        ix.strings.push(("name".into(), "smith".into(), "Smith".into()));
+        ix.references.push(("subject".into(), Some("Patient".into()), Some("p1".into()), None));
+        let mut held = Pending::default();
+        held.add(7, "Observation", &mut ix);
+        assert!(ix.tokens[0].1.is_none() && ix.tokens[0].2.is_empty() && ix.strings[0].2.is_empty(), "taken, not copied");
+        assert_eq!(ix.tokens[0].0, "identifier", "the parameter stays with the caller");
+        held.flush(&c).unwrap();
+        let token: (i64, String, String, String) =
+            c.query_row("SELECT rid, system, code, text FROM idx_token", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap();
+        assert_eq!(token, (7, "sys".into(), "123".into(), "text".into()));
+        let string: (String, String) = c.query_row("SELECT norm, exact FROM idx_string", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!(string, ("smith".into(), "Smith".into()));
+        let reference: (String, String) =
+            c.query_row("SELECT target_type, target_id FROM idx_reference", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!(reference, ("Patient".into(), "p1".into()));
+    }
 }

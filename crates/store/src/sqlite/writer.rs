@@ -319,10 +319,10 @@ impl SqliteTx<'_> {
     }
 
     /// Holds the resource's index rows and records its text (`fresh`: a new resource).
-    fn write_index(&mut self, rid: i64, ty: &str, index: &IndexEntries, fresh: bool) {
+    fn write_index(&mut self, rid: i64, ty: &str, index: &mut IndexEntries, fresh: bool) {
         super::history::write_index(self.pending, rid, ty, index);
         if index.text.is_some() || !fresh {
-            self.text.push(Change { rid, text: index.text.clone(), fresh });
+            self.text.push(Change { rid, text: index.text.take(), fresh });
         }
     }
 }
@@ -357,7 +357,7 @@ impl WriteTx for SqliteTx<'_> {
         id: &str,
         prepared: &PreparedBody,
         method: Method,
-        index: &IndexEntries,
+        index: &mut IndexEntries,
     ) -> Result<Written, StoreError> {
         let existing = self.current_row(ty, id)?;
         let body = prepared.stored();
@@ -405,7 +405,7 @@ impl WriteTx for SqliteTx<'_> {
         super::search::search(self.conn, query)
     }
 
-    fn reindex(&mut self, ty: &str, id: &str, version: u64, index: &IndexEntries) -> Result<bool, StoreError> {
+    fn reindex(&mut self, ty: &str, id: &str, version: u64, index: &mut IndexEntries) -> Result<bool, StoreError> {
         let Some((rid, current, deleted)) = self.current_row(ty, id)? else { return Ok(false) };
         if deleted || u64::try_from(current).ok() != Some(version) {
             return Ok(false);

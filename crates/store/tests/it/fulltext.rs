@@ -9,8 +9,8 @@ use weave_store::{prepare_body, write_blocking, IndexEntries, Method, Store, Sto
 /// A Basic with `words` as its code's text, indexed as the server indexes it.
 fn put_text(tx: &mut dyn WriteTx, id: &str, words: &str) -> Result<(), StoreError> {
     let mut b = json!({"resourceType": "Basic", "code": {"text": words}});
-    let index = IndexEntries { text: weave_store::fulltext::full_text(&b), ..IndexEntries::default() };
-    tx.put("Basic", id, &prepare_body(&mut b, id), Method::Put, &index).map(|_| ())
+    let mut index = IndexEntries { text: weave_store::fulltext::full_text(&b), ..IndexEntries::default() };
+    tx.put("Basic", id, &prepare_body(&mut b, id), Method::Put, &mut index).map(|_| ())
 }
 
 fn write_text(store: &weave_store::sqlite::SqliteStore, id: &str, words: &str) {

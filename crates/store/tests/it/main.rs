@@ -23,7 +23,7 @@ fn open_unsplit(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
 fn put(store: &SqliteStore, ty: &'static str, id: &'static str, body: serde_json::Value) -> weave_store::Written {
     let mut body = body;
     let prepared = prepare_body(&mut body, id);
-    write_blocking(store, move |tx: &mut dyn WriteTx| tx.put(ty, id, &prepared, Method::Put, &IndexEntries::default()))
+    write_blocking(store, move |tx: &mut dyn WriteTx| tx.put(ty, id, &prepared, Method::Put, &mut IndexEntries::default()))
     .expect("put")
 }
 
@@ -70,7 +70,7 @@ fn failed_job_leaves_no_trace_and_neighbours_commit() {
     let store = open(&dir);
     let failed: Result<(), StoreError> = write_blocking(&*store, |tx: &mut dyn WriteTx| {
         let mut a = json!({"resourceType": "Patient"});
-        tx.put("Patient", "a", &prepare_body(&mut a, "a"), Method::Post, &IndexEntries::default())?;
+        tx.put("Patient", "a", &prepare_body(&mut a, "a"), Method::Post, &mut IndexEntries::default())?;
         Err(StoreError::Conflict("abandon".into()))
     });
     assert!(failed.is_err());
@@ -119,7 +119,7 @@ fn concurrent_jobs_all_commit_with_distinct_sequence_numbers() {
                     let id = format!("t{t}-{i}");
                     write_blocking(&*store, move |tx: &mut dyn WriteTx| {
                         let mut b = json!({"resourceType": "Basic", "code": {"text": "x"}});
-                        tx.put("Basic", &id, &prepare_body(&mut b, &id), Method::Post, &IndexEntries::default())
+                        tx.put("Basic", &id, &prepare_body(&mut b, &id), Method::Post, &mut IndexEntries::default())
                     })
                     .unwrap();
                 }
@@ -168,7 +168,7 @@ fn in_one_group(store: &Arc<SqliteStore>, jobs: Vec<Box<dyn FnOnce(&mut dyn Writ
 fn put_job(id: &'static str) -> Box<dyn FnOnce(&mut dyn WriteTx) -> Result<(), StoreError> + Send> {
     Box::new(move |tx: &mut dyn WriteTx| {
         let mut b = json!({"resourceType": "Patient"});
-        tx.put("Patient", id, &prepare_body(&mut b, id), Method::Post, &IndexEntries::default()).map(|_| ())
+        tx.put("Patient", id, &prepare_body(&mut b, id), Method::Post, &mut IndexEntries::default()).map(|_| ())
     })
 }
 
@@ -219,11 +219,11 @@ fn a_job_failing_after_writing_rolls_back_its_group() {
 /// A Patient whose only index row is the token `identifier` = `urn:sys|{value}`.
 fn put_identified(tx: &mut dyn WriteTx, id: &str, value: &str) -> Result<(), StoreError> {
     let mut b = json!({"resourceType": "Patient"});
-    let index = IndexEntries {
+    let mut index = IndexEntries {
         tokens: vec![("identifier".into(), Some("urn:sys".into()), value.into(), None)],
         ..IndexEntries::default()
     };
-    tx.put("Patient", id, &prepare_body(&mut b, id), Method::Post, &index).map(|_| ())
+    tx.put("Patient", id, &prepare_body(&mut b, id), Method::Post, &mut index).map(|_| ())
 }
 
 fn by_identifier(value: &str) -> weave_store::query::SearchQuery {
@@ -384,12 +384,12 @@ fn every_kind_of_search_in_a_group_sees_the_rows_held_for_it() {
         vec![
             Box::new(|tx: &mut dyn WriteTx| {
                 let mut b = json!({"resourceType": "Patient"});
-                let index = IndexEntries {
+                let mut index = IndexEntries {
                     tokens: vec![("identifier".into(), Some("urn:sys".into()), "1".into(), None)],
                     strings: vec![("family".into(), "smith".into(), "Smith".into())],
                     ..IndexEntries::default()
                 };
-                tx.put("Patient", "a", &prepare_body(&mut b, "a"), Method::Post, &index).map(|_| ())
+                tx.put("Patient", "a", &prepare_body(&mut b, "a"), Method::Post, &mut index).map(|_| ())
             }),
             Box::new(move |tx: &mut dyn WriteTx| {
                 expect_found(tx, by_identifier("2"), &[])?;
