@@ -169,10 +169,7 @@ pub async fn drive(state: &AppState, bundles: &[Arc<RawBundle>], target: usize, 
             tasks.spawn(async move {
                 let _permit = permit;
                 let t = Instant::now();
-                let resp = match serde_json::from_slice(&b.bytes) {
-                    Ok(bundle) => import::bundle(&state, bundle).await,
-                    Err(e) => Err(weave_server::ApiError::invalid(format!("not JSON: {e}"))),
-                };
+                let resp = import::bundle_bytes(&state, &b.bytes).await;
                 (resp, t.elapsed())
             });
         }

@@ -184,6 +184,9 @@ async fn process(state: &AppState, file: &Path, work: Work, tally: &Tally) {
 }
 
 async fn process_json(state: &AppState, file: &Path, bytes: &[u8], tally: &Tally) {
+    if let Some(done) = import::transaction_bytes(state, bytes).await {
+        return bundle_done(file, done, tally);
+    }
     let value: Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
         Err(e) => {
@@ -195,15 +198,19 @@ async fn process_json(state: &AppState, file: &Path, bytes: &[u8], tally: &Tally
     let is_bundle = value.get("resourceType").and_then(Value::as_str) == Some("Bundle")
         && matches!(value.get("type").and_then(Value::as_str), Some("transaction" | "batch"));
     if is_bundle {
-        match import::bundle(state, value).await {
-            Ok(resp) => {
-                let n = resp.get("entry").and_then(Value::as_array).map_or(0, Vec::len);
-                tally.resources.fetch_add(n as u64, Ordering::Relaxed);
-            }
-            Err(e) => report(file, None, &e, tally),
-        }
+        bundle_done(file, import::bundle(state, value).await, tally);
     } else {
         write_resources(state, file, 1, vec![value], tally).await;
+    }
+}
+
+fn bundle_done(file: &Path, done: Result<Value, weave_server::ApiError>, tally: &Tally) {
+    match done {
+        Ok(resp) => {
+            let n = resp.get("entry").and_then(Value::as_array).map_or(0, Vec::len);
+            tally.resources.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Err(e) => report(file, None, &e, tally),
     }
 }
 

@@ -16,12 +16,27 @@ pub async fn bundle(state: &AppState, bundle: Value) -> Result<Value, ApiError> 
     bundle_then(state, bundle, None).await
 }
 
-/// Like [`bundle`]; a transaction also runs `hooks` in its write job.
-pub async fn bundle_then(state: &AppState, bundle: Value, hooks: Option<bundle::Hooks>) -> Result<Value, ApiError> {
+/// Like [`bundle`], from the Bundle's bytes (a transaction's resources are then parsed one at a
+/// time as they are processed; see [`bundle::process_bytes`]).
+pub async fn bundle_bytes(state: &AppState, bytes: &[u8]) -> Result<Value, ApiError> {
+    bundle::process_bytes(state, &minimal_request(), bytes, None).await
+}
+
+/// Processes `bytes` as [`bundle_bytes`] does if they are a transaction Bundle; `None` (nothing
+/// done) if they are anything else.
+pub async fn transaction_bytes(state: &AppState, bytes: &[u8]) -> Option<Result<Value, ApiError>> {
+    bundle::transaction_bytes(state, &minimal_request(), bytes).await
+}
+
+fn minimal_request() -> Req {
     let mut headers = HeaderMap::new();
     headers.insert("prefer", HeaderValue::from_static("return=minimal"));
-    let req = Req { method: Method::POST, segments: Vec::new(), query: Vec::new(), headers, body: Bytes::new() };
-    bundle::process_with(state, &req, bundle, hooks).await
+    Req { method: Method::POST, segments: Vec::new(), query: Vec::new(), headers, body: Bytes::new() }
+}
+
+/// Like [`bundle`]; a transaction also runs `hooks` in its write job.
+pub async fn bundle_then(state: &AppState, bundle: Value, hooks: Option<bundle::Hooks>) -> Result<Value, ApiError> {
+    bundle::process_with(state, &minimal_request(), bundle, hooks).await
 }
 
 /// One problem with one resource of a group written by [`put_all`].

@@ -5,6 +5,7 @@ use crate::http::{is_valid_id, parse_etag, query_pairs};
 use crate::routes::Req;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use weave_fhir::outcome::{Issue, IssueType};
 use weave_fhir::r4;
@@ -24,6 +25,9 @@ pub struct Entry {
     /// The query part of the URL (a conditional update/delete or a search).
     pub query: Option<String>,
     pub resource: Option<Value>,
+    /// A POST entry's resource still as text (a Bundle parsed from its bytes, see
+    /// [`parse_text_entries`]): parsed by [`Entry::parse_text`] when the transaction reaches it.
+    pub text: Option<Box<RawValue>>,
     pub if_none_exist: Option<String>,
     pub if_match: Option<u64>,
     pub if_none_match: Option<String>,
@@ -46,7 +50,7 @@ pub fn parse_entries(bundle: &mut Value, transaction: bool) -> Result<Vec<Entry>
     let mut out = Vec::with_capacity(entries.len());
     let mut problems = Vec::new();
     for (index, e) in entries.into_iter().enumerate() {
-        match parse_entry(index, e) {
+        match parse_entry(index, e, None) {
             Ok(entry) => out.push(entry),
             Err(mut p) => problems.append(&mut p),
         }
@@ -75,8 +79,45 @@ fn check_duplicate_full_urls(entries: &[Entry], problems: &mut Vec<Issue>) {
     }
 }
 
-fn parse_entry(index: usize, mut e: Value) -> Result<Entry, Vec<Issue>> {
-    let resource = e.as_object_mut().and_then(|o| o.remove("resource"));
+/// A transaction entry as read from the Bundle's bytes: its resource left as text.
+#[derive(serde::Deserialize)]
+pub struct EntryText {
+    #[serde(rename = "fullUrl")]
+    full_url: Option<Value>,
+    request: Option<Value>,
+    resource: Option<Box<RawValue>>,
+}
+
+/// Like [`parse_entries`] for a transaction read with its resources as text: a POST entry keeps
+/// its resource as text until the transaction reaches it, so that each resource is parsed,
+/// checked, indexed, serialized and freed in turn, its memory still in the cache, instead of all
+/// of them parsed first (a Bundle's tree is larger than a core's cache).
+pub fn parse_text_entries(entries: Vec<EntryText>) -> Result<Vec<Entry>, ApiError> {
+    let mut out = Vec::with_capacity(entries.len());
+    let mut problems = Vec::new();
+    for (index, e) in entries.into_iter().enumerate() {
+        let mut fields = serde_json::Map::new();
+        if let Some(f) = e.full_url {
+            fields.insert("fullUrl".into(), f);
+        }
+        if let Some(r) = e.request {
+            fields.insert("request".into(), r);
+        }
+        match parse_entry(index, Value::Object(fields), e.resource) {
+            Ok(entry) => out.push(entry),
+            Err(mut p) => problems.append(&mut p),
+        }
+    }
+    check_duplicate_full_urls(&out, &mut problems);
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(ApiError::BadRequest(problems))
+    }
+}
+
+fn parse_entry(index: usize, mut e: Value, mut text: Option<Box<RawValue>>) -> Result<Entry, Vec<Issue>> {
+    let mut resource = e.as_object_mut().and_then(|o| o.remove("resource"));
     let req = e.get("request").ok_or_else(|| vec![at(index, "request", "the entry has no request".into())])?;
     let s = |k: &str| req.get(k).and_then(Value::as_str).map(str::to_owned);
     let method_text = s("method").ok_or_else(|| vec![at(index, "request.method", "the entry has no request.method".into())])?;
@@ -107,7 +148,14 @@ fn parse_entry(index: usize, mut e: Value) -> Result<Entry, Vec<Issue>> {
             problems.push(at(index, "request.url", format!("'{id}' is not a valid resource id")));
         }
     }
-    check_resource_presence(index, &method, &resource, &resource_type, &mut problems);
+    if method != Method::POST {
+        if let Some(t) = text.take() {
+            resource = Some(serde_json::from_str(t.get()).map_err(|e| vec![at(index, "resource", format!("the resource is not valid JSON: {e}"))])?);
+        }
+    }
+    if text.is_none() {
+        check_resource_presence(index, &method, &resource, &resource_type, &mut problems);
+    }
     let if_match = match s("ifMatch") {
         Some(m) => match parse_etag(&m) {
             Some(v) => Some(v),
@@ -130,6 +178,7 @@ fn parse_entry(index: usize, mut e: Value) -> Result<Entry, Vec<Issue>> {
         id,
         query,
         resource,
+        text,
         if_none_exist: s("ifNoneExist"),
         if_match,
         if_none_match: s("ifNoneMatch"),
@@ -140,17 +189,30 @@ fn check_resource_presence(index: usize, method: &Method, resource: &Option<Valu
     let needs = *method == Method::POST || *method == Method::PUT || *method == Method::PATCH;
     match (needs, resource) {
         (true, None) => problems.push(at(index, "resource", format!("a {method} entry needs a resource"))),
-        (true, Some(r)) if *method != Method::PATCH => {
-            let rt = r.get("resourceType").and_then(Value::as_str).unwrap_or("");
-            if rt != t {
-                problems.push(at(index, "resource", format!("the resource is a '{rt}' but the request URL is for '{t}'")));
-            }
-        }
+        (true, Some(r)) if *method != Method::PATCH => problems.extend(type_mismatch(index, r, t)),
         _ => {}
     }
 }
 
+fn type_mismatch(index: usize, r: &Value, t: &str) -> Option<Issue> {
+    let rt = r.get("resourceType").and_then(Value::as_str).unwrap_or("");
+    (rt != t).then(|| at(index, "resource", format!("the resource is a '{rt}' but the request URL is for '{t}'")))
+}
+
 impl Entry {
+    /// Parses a resource left as text (see [`parse_text_entries`]) and checks its type against
+    /// the request URL.
+    pub fn parse_text(&mut self) -> Result<(), Issue> {
+        let Some(text) = self.text.take() else { return Ok(()) };
+        let r: Value = serde_json::from_str(text.get())
+            .map_err(|e| at(self.index, "resource", format!("the resource is not valid JSON: {e}")))?;
+        if let Some(i) = type_mismatch(self.index, &r, &self.resource_type) {
+            return Err(i);
+        }
+        self.resource = Some(r);
+        Ok(())
+    }
+
     /// This entry as a stand-alone request (for batch processing and transaction reads).
     pub fn to_request(&self, outer: &Req) -> Req {
         let mut headers = HeaderMap::new();
@@ -176,7 +238,7 @@ impl Entry {
         let body = match &self.resource {
             Some(r) if is_json_patch => binary_patch_body(r),
             Some(r) => Bytes::from(serde_json::to_vec(r).unwrap_or_default()),
-            None => Bytes::new(),
+            None => self.text.as_ref().map_or_else(Bytes::new, |t| Bytes::copy_from_slice(t.get().as_bytes())),
         };
         if is_json_patch {
             set(&mut headers, "content-type", "application/json-patch+json");

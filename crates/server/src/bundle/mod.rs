@@ -23,17 +23,51 @@ use weave_fhir::outcome::IssueType;
 
 pub async fn handle(state: &AppState, req: &Req) -> Result<Response, ApiError> {
     crate::http::body_kind(&req.headers)?;
-    let bundle = parse_json(&req.body)?;
-    let out = process(state, req, bundle).await?;
+    let out = process_bytes(state, req, &req.body, None).await?;
     Ok(fhir_response(StatusCode::OK, to_body(&out, req.pretty())))
 }
 
-/// Processes a parsed transaction or batch Bundle and returns the response Bundle.
-pub async fn process(state: &AppState, req: &Req, bundle: Value) -> Result<Value, ApiError> {
-    process_with(state, req, bundle, None).await
+/// The parts of a transaction Bundle read before its entries are processed.
+#[derive(serde::Deserialize)]
+struct BundleText {
+    #[serde(rename = "resourceType")]
+    resource_type: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    entry: Option<Vec<entry::EntryText>>,
 }
 
-/// Like [`process`]; a transaction runs `hooks` in its write job. A batch has no single job, so
+/// Like [`process_with`] from the Bundle's bytes. A transaction keeps each POST entry's resource
+/// as text until it is processed (see [`entry::parse_text_entries`]); anything else, and any
+/// Bundle that is not the expected shape, is parsed whole and takes [`process_with`] (whose
+/// errors name the problem precisely).
+pub async fn process_bytes(state: &AppState, req: &Req, bytes: &[u8], hooks: Option<Hooks>) -> Result<Value, ApiError> {
+    match text_transaction(bytes) {
+        Some(b) => run_text_transaction(state, req, b, hooks).await,
+        None => process_with(state, req, parse_json(bytes)?, hooks).await,
+    }
+}
+
+/// Processes `bytes` if they are a transaction Bundle of the expected shape; `None` otherwise
+/// (nothing done).
+pub async fn transaction_bytes(state: &AppState, req: &Req, bytes: &[u8]) -> Option<Result<Value, ApiError>> {
+    let b = text_transaction(bytes)?;
+    Some(run_text_transaction(state, req, b, None).await)
+}
+
+fn text_transaction(bytes: &[u8]) -> Option<BundleText> {
+    let b = serde_json::from_slice::<BundleText>(bytes).ok()?;
+    (b.resource_type.as_deref() == Some("Bundle") && b.kind.as_deref() == Some("transaction")).then_some(b)
+}
+
+async fn run_text_transaction(state: &AppState, req: &Req, b: BundleText, hooks: Option<Hooks>) -> Result<Value, ApiError> {
+    let entries = entry::parse_text_entries(b.entry.unwrap_or_default())?;
+    let responses = transaction::run(state, req, entries, hooks).await?;
+    Ok(response_bundle(state, "transaction", responses))
+}
+
+/// Processes a parsed transaction or batch Bundle and returns the response Bundle; a transaction
+/// runs `hooks` in its write job. A batch has no single job, so
 /// hooks are refused for it.
 pub async fn process_with(state: &AppState, req: &Req, mut bundle: Value, hooks: Option<Hooks>) -> Result<Value, ApiError> {
     if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
@@ -54,12 +88,16 @@ pub async fn process_with(state: &AppState, req: &Req, mut bundle: Value, hooks:
             )]))
         }
     };
-    Ok(json!({
+    Ok(response_bundle(state, &kind, responses))
+}
+
+fn response_bundle(state: &AppState, kind: &str, responses: Vec<Value>) -> Value {
+    json!({
         "resourceType": "Bundle",
         "type": format!("{kind}-response"),
         "link": [{ "relation": "self", "url": state.config.base_url }],
         "entry": responses,
-    }))
+    })
 }
 
 /// Runs each entry of a batch as its own request; a failing entry gets its OperationOutcome.

@@ -101,7 +101,9 @@ pub async fn run(state: &AppState, req: &Req, entries: Vec<Entry>, hooks: Option
     Ok(slots.into_iter().map(Option::unwrap_or_default).collect())
 }
 
-/// The outcome of a write, or the entry a read produced.
+/// The outcome of a write, or the entry a read produced. (Nearly all are writes: boxing them
+/// would cost an allocation each on the writer thread.)
+#[allow(clippy::large_enum_variant)]
 enum AnyOutcome {
     Write(Outcome),
     Read(Value),
@@ -185,6 +187,10 @@ fn may_retarget(plans: &[Planned]) -> bool {
 fn prepare(plans: &mut [Planned], map: &HashMap<String, String>, indexer: &Indexer, validated: bool, release: bool) -> Result<(), ApiError> {
     let mut problems = Vec::new();
     for p in plans.iter_mut() {
+        if let Err(i) = p.entry.parse_text() {
+            problems.push(i);
+            continue;
+        }
         let Some(resource) = p.entry.resource.as_mut() else { continue };
         let mut scan = RefScan::default();
         rewrite(resource, map, &mut scan);
@@ -499,7 +505,9 @@ fn replace_reference(v: &mut Value, from: &str, to: &str) -> bool {
     }
 }
 
-/// A checked write, ready to apply.
+/// A checked write, ready to apply. (Nearly all are `Put`s: boxing them would cost an
+/// allocation each on the writer thread.)
+#[allow(clippy::large_enum_variant)]
 enum Action {
     Delete { t: String, id: String },
     Put { t: String, id: String, resource: Value, body: PreparedBody, method: StoreMethod, index: IndexEntries, status: u16, entry: Entry },

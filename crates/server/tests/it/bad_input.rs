@@ -185,6 +185,16 @@ async fn bad_bundles_are_rejected_whole() {
     rejects(&s, s.post("/").json(&bad_url), StatusCode::BAD_REQUEST, &["patiant"]).await;
     let bad_method = tx(vec![json!({"resource": patient(), "request": {"method": "FETCH", "url": "Patient"}})]);
     rejects(&s, s.post("/").json(&bad_method), StatusCode::BAD_REQUEST, &["fetch"]).await;
+    // A POST entry's resource is read when the transaction reaches it; a PUT's at once.
+    let posted_as_other = tx(vec![post("urn:uuid:1", patient()), json!({"resource": patient(), "request": {"method": "POST", "url": "Observation"}})]);
+    rejects(&s, s.post("/").json(&posted_as_other), StatusCode::BAD_REQUEST, &["'patient'", "'observation'"]).await;
+    let put_as_other = tx(vec![json!({"resource": patient_with("id", json!("x1")), "request": {"method": "PUT", "url": "Observation/x1"}})]);
+    rejects(&s, s.post("/").json(&put_as_other), StatusCode::BAD_REQUEST, &["'patient'", "'observation'"]).await;
+    let not_an_entry = tx(vec![post("urn:uuid:1", patient()), json!("an entry")]);
+    rejects(&s, s.post("/").json(&not_an_entry), StatusCode::BAD_REQUEST, &["request"]).await;
+    let repeated = r#"{"resourceType": "Bundle", "type": "transaction", "type": "transaction", "entry": []}"#;
+    let resp = s.post("/").body(repeated, "application/fhir+json").send().await;
+    assert_eq!(resp.status, StatusCode::OK, "a repeated key reads as JSON does (the last wins): {}", resp.text());
 }
 
 #[tokio::test]
