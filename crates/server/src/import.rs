@@ -59,11 +59,12 @@ pub async fn put_all(state: &AppState, resources: Vec<Value>) -> Result<(usize, 
         }
     }
     let n = ready.len();
-    write(&*state.store, move |tx: &mut dyn WriteTx| -> Result<(), ApiError> {
-        for (t, id, body, mut ix) in ready {
-            tx.put(&t, &id, &body, StoreMethod::Put, &mut ix)?;
+    // The spent bodies and rows come back to be freed here, not on the store's single writer.
+    let _spent = write(&*state.store, move |tx: &mut dyn WriteTx| -> Result<_, ApiError> {
+        for (t, id, body, ix) in &mut ready {
+            tx.put(t, id, body, StoreMethod::Put, ix)?;
         }
-        Ok(())
+        Ok(ready)
     })
     .await?;
     Ok((n, rejected))
