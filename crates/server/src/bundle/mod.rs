@@ -34,7 +34,9 @@ struct BundleText {
     resource_type: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
-    entry: Option<Vec<entry::EntryText>>,
+    /// Absent is no entries; `null` (not FHIR JSON) fails here and is refused by the old path.
+    #[serde(default)]
+    entry: Vec<entry::EntryText>,
 }
 
 /// Like [`process_with`] from the Bundle's bytes. A transaction keeps each POST entry's resource
@@ -61,7 +63,7 @@ fn text_transaction(bytes: &[u8]) -> Option<BundleText> {
 }
 
 async fn run_text_transaction(state: &AppState, req: &Req, b: BundleText, hooks: Option<Hooks>) -> Result<Value, ApiError> {
-    let entries = entry::parse_text_entries(b.entry.unwrap_or_default())?;
+    let entries = entry::parse_text_entries(b.entry)?;
     let responses = transaction::run(state, req, entries, hooks).await?;
     Ok(response_bundle(state, "transaction", responses))
 }

@@ -192,6 +192,8 @@ async fn bad_bundles_are_rejected_whole() {
     rejects(&s, s.post("/").json(&put_as_other), StatusCode::BAD_REQUEST, &["'patient'", "'observation'"]).await;
     let not_an_entry = tx(vec![post("urn:uuid:1", patient()), json!("an entry")]);
     rejects(&s, s.post("/").json(&not_an_entry), StatusCode::BAD_REQUEST, &["request"]).await;
+    let null_entries = json!({"resourceType": "Bundle", "type": "transaction", "entry": null});
+    rejects(&s, s.post("/").json(&null_entries), StatusCode::BAD_REQUEST, &["entry"]).await;
     let repeated = r#"{"resourceType": "Bundle", "type": "transaction", "type": "transaction", "entry": []}"#;
     let resp = s.post("/").body(repeated, "application/fhir+json").send().await;
     assert_eq!(resp.status, StatusCode::OK, "a repeated key reads as JSON does (the last wins): {}", resp.text());
