@@ -19,7 +19,7 @@ pub async fn bundle(state: &AppState, bundle: Value) -> Result<Value, ApiError> 
 /// Like [`bundle`], from the Bundle's bytes (a transaction's resources are then parsed one at a
 /// time as they are processed; see [`bundle::process_bytes`]).
 pub async fn bundle_bytes(state: &AppState, bytes: &[u8]) -> Result<Value, ApiError> {
-    bundle::process_bytes(state, &minimal_request(), bytes, None).await
+    bundle::process_bytes(state, &minimal_request(), bytes).await
 }
 
 /// Processes `bytes` as [`bundle_bytes`] does if they are a transaction Bundle; `None` (nothing

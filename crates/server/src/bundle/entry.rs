@@ -47,10 +47,16 @@ pub fn parse_entries(bundle: &mut Value, transaction: bool) -> Result<Vec<Entry>
         Some(Value::Array(a)) => std::mem::take(a),
         Some(_) => return Err(ApiError::invalid("Bundle.entry must be an array")),
     };
+    collect_entries(entries.into_iter().map(|e| (e, None)), transaction)
+}
+
+/// Parses every entry (each with its resource as text, if it was read so) and reports all
+/// problems together.
+fn collect_entries(entries: impl ExactSizeIterator<Item = (Value, Option<Box<RawValue>>)>, transaction: bool) -> Result<Vec<Entry>, ApiError> {
     let mut out = Vec::with_capacity(entries.len());
     let mut problems = Vec::new();
-    for (index, e) in entries.into_iter().enumerate() {
-        match parse_entry(index, e, None) {
+    for (index, (e, text)) in entries.enumerate() {
+        match parse_entry(index, e, text) {
             Ok(entry) => out.push(entry),
             Err(mut p) => problems.append(&mut p),
         }
@@ -93,9 +99,7 @@ pub struct EntryText {
 /// checked, indexed, serialized and freed in turn, its memory still in the cache, instead of all
 /// of them parsed first (a Bundle's tree is larger than a core's cache).
 pub fn parse_text_entries(entries: Vec<EntryText>) -> Result<Vec<Entry>, ApiError> {
-    let mut out = Vec::with_capacity(entries.len());
-    let mut problems = Vec::new();
-    for (index, e) in entries.into_iter().enumerate() {
+    let entries = entries.into_iter().map(|e| {
         let mut fields = serde_json::Map::new();
         if let Some(f) = e.full_url {
             fields.insert("fullUrl".into(), f);
@@ -103,17 +107,14 @@ pub fn parse_text_entries(entries: Vec<EntryText>) -> Result<Vec<Entry>, ApiErro
         if let Some(r) = e.request {
             fields.insert("request".into(), r);
         }
-        match parse_entry(index, Value::Object(fields), e.resource) {
-            Ok(entry) => out.push(entry),
-            Err(mut p) => problems.append(&mut p),
-        }
-    }
-    check_duplicate_full_urls(&out, &mut problems);
-    if problems.is_empty() {
-        Ok(out)
-    } else {
-        Err(ApiError::BadRequest(problems))
-    }
+        (Value::Object(fields), e.resource)
+    });
+    collect_entries(entries, true)
+}
+
+/// A resource read as text, parsed.
+fn parse_resource_text(index: usize, text: &RawValue) -> Result<Value, Issue> {
+    serde_json::from_str(text.get()).map_err(|e| at(index, "resource", format!("the resource is not valid JSON: {e}")))
 }
 
 fn parse_entry(index: usize, mut e: Value, mut text: Option<Box<RawValue>>) -> Result<Entry, Vec<Issue>> {
@@ -150,7 +151,7 @@ fn parse_entry(index: usize, mut e: Value, mut text: Option<Box<RawValue>>) -> R
     }
     if method != Method::POST {
         if let Some(t) = text.take() {
-            resource = Some(serde_json::from_str(t.get()).map_err(|e| vec![at(index, "resource", format!("the resource is not valid JSON: {e}"))])?);
+            resource = Some(parse_resource_text(index, &t).map_err(|i| vec![i])?);
         }
     }
     if text.is_none() {
@@ -204,8 +205,7 @@ impl Entry {
     /// the request URL.
     pub fn parse_text(&mut self) -> Result<(), Issue> {
         let Some(text) = self.text.take() else { return Ok(()) };
-        let r: Value = serde_json::from_str(text.get())
-            .map_err(|e| at(self.index, "resource", format!("the resource is not valid JSON: {e}")))?;
+        let r = parse_resource_text(self.index, &text)?;
         if let Some(i) = type_mismatch(self.index, &r, &self.resource_type) {
             return Err(i);
         }

@@ -23,7 +23,7 @@ use weave_fhir::outcome::IssueType;
 
 pub async fn handle(state: &AppState, req: &Req) -> Result<Response, ApiError> {
     crate::http::body_kind(&req.headers)?;
-    let out = process_bytes(state, req, &req.body, None).await?;
+    let out = process_bytes(state, req, &req.body).await?;
     Ok(fhir_response(StatusCode::OK, to_body(&out, req.pretty())))
 }
 
@@ -43,29 +43,26 @@ struct BundleText {
 /// as text until it is processed (see [`entry::parse_text_entries`]); anything else, and any
 /// Bundle that is not the expected shape, is parsed whole and takes [`process_with`] (whose
 /// errors name the problem precisely).
-pub async fn process_bytes(state: &AppState, req: &Req, bytes: &[u8], hooks: Option<Hooks>) -> Result<Value, ApiError> {
-    match text_transaction(bytes) {
-        Some(b) => run_text_transaction(state, req, b, hooks).await,
-        None => process_with(state, req, parse_json(bytes)?, hooks).await,
+pub async fn process_bytes(state: &AppState, req: &Req, bytes: &[u8]) -> Result<Value, ApiError> {
+    match transaction_bytes(state, req, bytes).await {
+        Some(done) => done,
+        None => process_with(state, req, parse_json(bytes)?, None).await,
     }
 }
 
 /// Processes `bytes` if they are a transaction Bundle of the expected shape; `None` otherwise
 /// (nothing done).
 pub async fn transaction_bytes(state: &AppState, req: &Req, bytes: &[u8]) -> Option<Result<Value, ApiError>> {
-    let b = text_transaction(bytes)?;
-    Some(run_text_transaction(state, req, b, None).await)
-}
-
-fn text_transaction(bytes: &[u8]) -> Option<BundleText> {
     let b = serde_json::from_slice::<BundleText>(bytes).ok()?;
-    (b.resource_type.as_deref() == Some("Bundle") && b.kind.as_deref() == Some("transaction")).then_some(b)
-}
-
-async fn run_text_transaction(state: &AppState, req: &Req, b: BundleText, hooks: Option<Hooks>) -> Result<Value, ApiError> {
-    let entries = entry::parse_text_entries(b.entry)?;
-    let responses = transaction::run(state, req, entries, hooks).await?;
-    Ok(response_bundle(state, "transaction", responses))
+    if b.resource_type.as_deref() != Some("Bundle") || b.kind.as_deref() != Some("transaction") {
+        return None;
+    }
+    let run = async {
+        let entries = entry::parse_text_entries(b.entry)?;
+        let responses = transaction::run(state, req, entries, None).await?;
+        Ok(response_bundle(state, "transaction", responses))
+    };
+    Some(run.await)
 }
 
 /// Processes a parsed transaction or batch Bundle and returns the response Bundle; a transaction
