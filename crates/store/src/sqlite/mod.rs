@@ -162,6 +162,8 @@ impl SqliteStore {
         let open_err = |source| StoreError::Open { path: path.display().to_string(), source };
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = open_connection(path, flags).map_err(open_err)?;
+        // Only a new, empty file takes the page size; an existing store keeps its own.
+        conn.execute_batch(&format!("PRAGMA page_size = {PAGE_SIZE};")).map_err(open_err)?;
         // The writer's commits never wait for the disk: with full durability the syncer
         // flushes the WAL behind them and acknowledges only then (see `syncer`).
         configure(&conn, "NORMAL").map_err(open_err)?;
@@ -284,6 +286,17 @@ fn beside(db: &Path, suffix: &str) -> PathBuf {
     name.push(suffix);
     PathBuf::from(name)
 }
+
+/// The page size of a new store: 2 KiB rather than SQLite's 4 KiB.
+///
+/// A feed's commit is small — a few messages — yet each index row lands at its own place in its
+/// value index (identifiers, UUIDs), so a commit rewrites one whole leaf page per row: the WAL
+/// frames, their checksums and copies scale with the page size, not with the data. With 2 KiB
+/// pages an ADT message writes 118 KB of WAL instead of 174 KB, and MLLP throughput rose ~7 %
+/// (5 triples against 4 KiB; 8 KiB pages were 25 % slower). Bulk ingest and search were unchanged.
+/// Stored bodies (zstd, 1.3 KB at the 99th percentile of Synthea) still fit a 2 KiB leaf whole,
+/// which 1 KiB pages would not (6 % would spill to overflow pages).
+const PAGE_SIZE: u32 = 2048;
 
 /// Connection settings (`sync`: the `synchronous` level). The WAL file is kept at up to 1 GiB between restarts
 /// (`journal_size_limit`): a commit to a large store writes tens of megabytes of frames, and
