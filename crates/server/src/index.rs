@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use weave_fhir::model::SearchParamType;
 use weave_fhir::outcome::{operation_outcome, Issue, IssueType, Severity};
 use weave_search::{parse_query_with, Indexer, ParsedSearch, SearchError};
-use weave_store::query::{Clause, Contained, ContainedType, TotalMode};
+use weave_store::query::{Clause, Contained, ContainedType, SearchQuery, TotalMode};
 use weave_store::{Stored, WriteTx};
 
 impl From<SearchError> for ApiError {
@@ -44,8 +44,18 @@ fn conditional(indexer: &Indexer, t: &str, cond: &str) -> Result<ParsedSearch, A
 /// Ids of the resources matching a condition, seen from inside a write job (at most 2: enough
 /// to tell none, one and several apart).
 pub fn find(tx: &mut dyn WriteTx, indexer: &Indexer, t: &str, cond: &str) -> Result<Vec<String>, ApiError> {
-    let parsed = conditional(indexer, t, cond)?;
-    let page = tx.search(&parsed.query)?;
+    find_parsed(tx, &condition(indexer, t, cond)?)
+}
+
+/// A condition parsed ahead of its write job, so that the store's single writer only runs it.
+/// Parsed outside or inside the job, it reads the same stored definitions (the last committed).
+pub fn condition(indexer: &Indexer, t: &str, cond: &str) -> Result<SearchQuery, ApiError> {
+    conditional(indexer, t, cond).map(|parsed| parsed.query)
+}
+
+/// [`find`] with a condition parsed by [`condition`].
+pub fn find_parsed(tx: &mut dyn WriteTx, query: &SearchQuery) -> Result<Vec<String>, ApiError> {
+    let page = tx.search(query)?;
     Ok(page.matches.into_iter().map(|(_, id, _)| id).collect())
 }
 

@@ -19,6 +19,7 @@ use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
 use weave_search::Indexer;
 use weave_fhir::outcome::IssueType;
+use weave_store::query::SearchQuery;
 use weave_store::{format_instant, prepare_body, stamp_meta, write, IndexEntries, Method as StoreMethod, PreparedBody, WriteTx, Written};
 
 /// An entry on its way through the transaction.
@@ -35,6 +36,19 @@ struct Planned {
     /// `id` is what the entry's condition resolved to last time (see [`Resolved`]): if it now
     /// matches nothing, the entry gets a fresh id instead.
     predicted: bool,
+    /// The entry's condition (`ifNoneExist`, or a conditional URL), parsed in [`prepare`] outside
+    /// the writer; `None` when it has none or did not parse (the job parses it again, and
+    /// reports the error).
+    condition: Option<SearchQuery>,
+}
+
+/// The condition of an entry, as written: `ifNoneExist` on a create, the URL's query otherwise.
+fn condition_of(entry: &Entry) -> Option<&str> {
+    match entry.method {
+        Method::POST => entry.if_none_exist.as_deref(),
+        Method::PUT | Method::DELETE | Method::PATCH => entry.query.as_deref(),
+        _ => None,
+    }
 }
 
 /// What one entry did.
@@ -160,7 +174,7 @@ fn plan(entry: Entry, resolved: &Resolved) -> Planned {
         _ => entry.id.clone(),
     };
     let predicted = predicted.is_some();
-    Planned { entry, id, index: IndexEntries::default(), body: None, conditional_refs: Vec::new(), predicted }
+    Planned { entry, id, index: IndexEntries::default(), body: None, conditional_refs: Vec::new(), predicted, condition: None }
 }
 
 /// fullUrl → `Type/id` for every entry that writes a resource.
@@ -187,6 +201,7 @@ fn may_retarget(plans: &[Planned]) -> bool {
 fn prepare(plans: &mut [Planned], map: &HashMap<String, String>, indexer: &Indexer, validated: bool, release: bool) -> Result<(), ApiError> {
     let mut problems = Vec::new();
     for p in plans.iter_mut() {
+        p.condition = condition_of(&p.entry).and_then(|c| index::condition(indexer, &p.entry.resource_type, c).ok());
         if let Err(i) = p.entry.parse_text() {
             problems.push(i);
             continue;
@@ -377,13 +392,11 @@ fn resolve_conditionals(
     let mut map = tentative.clone();
     for p in plans.iter_mut() {
         let t = p.entry.resource_type.clone();
-        let cond = match p.entry.method {
-            Method::POST => p.entry.if_none_exist.clone(),
-            Method::PUT | Method::DELETE | Method::PATCH => p.entry.query.clone(),
-            _ => None,
+        let Some(cond) = condition_of(&p.entry).map(str::to_owned) else { continue };
+        let found = match &p.condition {
+            Some(query) => index::find_parsed(tx, query)?,
+            None => index::find(tx, indexer, &t, &cond)?,
         };
-        let Some(cond) = cond else { continue };
-        let found = index::find(tx, indexer, &t, &cond)?;
         let at = p.entry.index;
         let m = &p.entry.method;
         match found.as_slice() {

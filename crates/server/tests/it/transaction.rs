@@ -488,3 +488,43 @@ async fn a_stale_prediction_of_a_conditional_entry_never_reuses_its_id() {
     let obs = s.get(&format!("/Observation/{oid}")).send().await.expect(StatusCode::OK).json();
     assert_eq!(obs["subject"]["reference"], format!("Patient/{u2}").as_str());
 }
+
+/// Conditions are parsed before the write job; one that does not parse still fails the whole
+/// transaction with the parser's message, wherever it stands, and writes nothing.
+#[tokio::test]
+async fn a_condition_that_does_not_parse_fails_the_transaction_and_writes_nothing() {
+    let s = Server::new();
+    let before = s.count("Patient").await;
+    let conditions = [
+        json!({"resource": patient("tx-bad-cond"), "request": {"method": "POST", "url": "Patient", "ifNoneExist": "no-such-param=1"}}),
+        json!({"resource": patient("tx-bad-cond"), "request": {"method": "PUT", "url": "Patient?birthdate=not-a-date"}}),
+        json!({"request": {"method": "DELETE", "url": "Patient?no-such-param=1"}}),
+    ];
+    for bad in conditions {
+        let b = bundle("transaction", vec![post("urn:uuid:ok", patient("tx-bad-cond-ok")), bad.clone()]);
+        let out = s.post("/").json(&b).send().await.expect(StatusCode::BAD_REQUEST).json();
+        assert_eq!(out["resourceType"], "OperationOutcome", "{bad}");
+        let text = out.to_string();
+        assert!(text.contains("no-such-param") || text.contains("not-a-date"), "{bad}: {text}");
+    }
+    assert_eq!(s.count("Patient").await, before);
+}
+
+/// A parsed condition finds what the job sees: a resource written earlier in the same group.
+#[tokio::test]
+async fn conditional_update_and_delete_in_a_transaction_find_their_targets() {
+    let s = Server::new();
+    let (id, _) = s.create(&patient("tx-cond-upd")).await;
+    let mut changed = patient("tx-cond-upd");
+    changed["gender"] = json!("female");
+    let b = bundle(
+        "transaction",
+        vec![json!({"resource": changed, "request": {"method": "PUT", "url": format!("Patient?identifier={SYS}|tx-cond-upd")}})],
+    );
+    let entries = run(&s, &b).await;
+    assert_eq!(location_id(&entries[0]), ("Patient".to_owned(), id.clone()));
+    assert_eq!(status_of(&entries[0]), 200);
+    let b = bundle("transaction", vec![json!({"request": {"method": "DELETE", "url": format!("Patient?identifier={SYS}|tx-cond-upd")}})]);
+    run(&s, &b).await;
+    s.get(&format!("/Patient/{id}")).send().await.expect(StatusCode::GONE);
+}
