@@ -17,6 +17,8 @@
 //! cannot find a page at or past its limit is then not forwarded: `pcache1` would have found
 //! nothing to drop either, so the cache's contents are exactly what they would have been.
 
+pub mod malloc;
+
 use rusqlite::ffi;
 use std::ffi::{c_int, c_uint};
 use std::sync::atomic::{AtomicU64, Ordering};

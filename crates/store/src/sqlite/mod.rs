@@ -266,7 +266,12 @@ impl Drop for SqliteStore {
 /// Opens a connection through the VFS that writes each commit's WAL frames at once
 /// (`weave-walvfs`), or through SQLite's default VFS if that one cannot be registered.
 fn open_connection(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
-    // The page cache can only be chosen before SQLite starts, so before the first connection.
+    // The allocator and the page cache can only be chosen before SQLite starts, so before the
+    // first connection.
+    if let Err(code) = weave_pcache::malloc::install() {
+        static TOLD: std::sync::Once = std::sync::Once::new();
+        TOLD.call_once(|| tracing::debug!(code, "SQLite was started before the store: its default allocator stays"));
+    }
     if let Err(code) = weave_pcache::install() {
         static TOLD: std::sync::Once = std::sync::Once::new();
         TOLD.call_once(|| tracing::debug!(code, "SQLite was started before the store: its default page cache stays"));
