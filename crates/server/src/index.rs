@@ -28,14 +28,24 @@ impl From<SearchError> for ApiError {
 
 /// Parses a conditional-interaction query (`identifier=a|b&…`) strictly.
 fn conditional(indexer: &Indexer, t: &str, cond: &str) -> Result<ParsedSearch, ApiError> {
+    conditional_pairs(indexer, t, &condition_pairs(t, cond)?)
+}
+
+/// The name/value pairs of a condition.
+fn condition_pairs(t: &str, cond: &str) -> Result<Vec<(String, String)>, ApiError> {
     // `If-None-Exist` may carry the type as well: `Patient?identifier=…`.
     let cond = cond.strip_prefix(t).and_then(|c| c.strip_prefix('?')).unwrap_or(cond);
     let pairs: Vec<(String, String)> = form_urlencoded::parse(cond.as_bytes()).into_owned().collect();
     if pairs.is_empty() {
         return Err(ApiError::invalid(format!("the condition on {t} has no search parameters")));
     }
+    Ok(pairs)
+}
+
+/// Parses a condition's pairs strictly, for at most two matches.
+fn conditional_pairs(indexer: &Indexer, t: &str, pairs: &[(String, String)]) -> Result<ParsedSearch, ApiError> {
     // Inside a write job the stored definitions are read as last committed.
-    let mut parsed = parse_query_with(t, &pairs, true, indexer.base_url(), 2, 2, indexer.terminology())?;
+    let mut parsed = parse_query_with(t, pairs, true, indexer.base_url(), 2, 2, indexer.terminology())?;
     parsed.query.count = 2;
     parsed.query.total = TotalMode::None;
     Ok(parsed)
@@ -44,16 +54,22 @@ fn conditional(indexer: &Indexer, t: &str, cond: &str) -> Result<ParsedSearch, A
 /// Ids of the resources matching a condition, seen from inside a write job (at most 2: enough
 /// to tell none, one and several apart).
 pub fn find(tx: &mut dyn WriteTx, indexer: &Indexer, t: &str, cond: &str) -> Result<Vec<String>, ApiError> {
-    find_parsed(tx, &condition(indexer, t, cond)?)
+    find_parsed(tx, &conditional(indexer, t, cond)?.query)
 }
 
-/// A condition parsed ahead of its write job, so that the store's single writer only runs it.
+/// A condition parsed ahead of its write job, so that the store's single writer only runs it;
+/// `None` when it does not parse (the job parses it again and reports why) or when parsing may
+/// read value sets from the store (`:in`, `:below`, …: a blocking read, left to the job's thread).
 /// Parsed outside or inside the job, it reads the same stored definitions (the last committed).
-pub fn condition(indexer: &Indexer, t: &str, cond: &str) -> Result<SearchQuery, ApiError> {
-    conditional(indexer, t, cond).map(|parsed| parsed.query)
+pub fn condition_ahead(indexer: &Indexer, t: &str, cond: &str) -> Option<SearchQuery> {
+    let pairs = condition_pairs(t, cond).ok()?;
+    if weave_search::needs_terminology(&pairs) {
+        return None;
+    }
+    conditional_pairs(indexer, t, &pairs).ok().map(|parsed| parsed.query)
 }
 
-/// [`find`] with a condition parsed by [`condition`].
+/// [`find`] with a condition parsed by [`condition_ahead`].
 pub fn find_parsed(tx: &mut dyn WriteTx, query: &SearchQuery) -> Result<Vec<String>, ApiError> {
     let page = tx.search(query)?;
     Ok(page.matches.into_iter().map(|(_, id, _)| id).collect())

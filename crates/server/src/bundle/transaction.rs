@@ -37,8 +37,7 @@ struct Planned {
     /// matches nothing, the entry gets a fresh id instead.
     predicted: bool,
     /// The entry's condition (`ifNoneExist`, or a conditional URL), parsed in [`prepare`] outside
-    /// the writer; `None` when it has none or did not parse (the job parses it again, and
-    /// reports the error).
+    /// the writer; `None` when it has none or was left to the job (see [`index::condition_ahead`]).
     condition: Option<SearchQuery>,
 }
 
@@ -201,7 +200,7 @@ fn may_retarget(plans: &[Planned]) -> bool {
 fn prepare(plans: &mut [Planned], map: &HashMap<String, String>, indexer: &Indexer, validated: bool, release: bool) -> Result<(), ApiError> {
     let mut problems = Vec::new();
     for p in plans.iter_mut() {
-        p.condition = condition_of(&p.entry).and_then(|c| index::condition(indexer, &p.entry.resource_type, c).ok());
+        p.condition = condition_of(&p.entry).and_then(|c| index::condition_ahead(indexer, &p.entry.resource_type, c));
         if let Err(i) = p.entry.parse_text() {
             problems.push(i);
             continue;

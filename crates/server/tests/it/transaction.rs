@@ -528,3 +528,20 @@ async fn conditional_update_and_delete_in_a_transaction_find_their_targets() {
     run(&s, &b).await;
     s.get(&format!("/Patient/{id}")).send().await.expect(StatusCode::GONE);
 }
+
+/// A condition whose parsing may read value sets (`:in`) is parsed inside the job, and finds its
+/// target all the same.
+#[tokio::test]
+async fn a_condition_with_a_value_set_is_resolved_in_the_job() {
+    let s = Server::new();
+    let mut p = patient("tx-cond-in");
+    p["gender"] = json!("female");
+    let (id, _) = s.create(&p).await;
+    let mut changed = p.clone();
+    changed["active"] = json!(true);
+    let url = format!("Patient?identifier={SYS}|tx-cond-in&gender:in=http://hl7.org/fhir/ValueSet/administrative-gender");
+    let b = bundle("transaction", vec![json!({"resource": changed, "request": {"method": "PUT", "url": url}})]);
+    let entries = run(&s, &b).await;
+    assert_eq!(location_id(&entries[0]), ("Patient".to_owned(), id));
+    assert_eq!(status_of(&entries[0]), 200);
+}
