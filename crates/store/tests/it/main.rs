@@ -424,22 +424,22 @@ fn page_size(path: &std::path::Path) -> i64 {
 }
 
 #[test]
-fn a_new_store_takes_small_pages_and_an_existing_one_keeps_its_own() {
+fn a_new_store_takes_4_kib_pages_and_an_existing_one_keeps_its_own() {
     let dir = tempfile::tempdir().unwrap();
     let fresh = dir.path().join("fresh.db");
     let store = SqliteStore::open(&fresh, &SqliteOptions::default()).expect("open");
     store.close();
-    assert_eq!(page_size(&fresh), 2048);
+    assert_eq!(page_size(&fresh), 4096);
 
     let old = dir.path().join("old.db");
     rusqlite::Connection::open(&old)
         .unwrap()
-        .execute_batch("PRAGMA page_size = 4096; CREATE TABLE t (x); DROP TABLE t;")
+        .execute_batch("PRAGMA page_size = 2048; CREATE TABLE t (x); DROP TABLE t;")
         .unwrap();
     let store = SqliteStore::open(&old, &SqliteOptions::default()).expect("open");
     put(&store, "Patient", "p1", json!({"resourceType": "Patient"}));
     store.close();
-    assert_eq!(page_size(&old), 4096);
+    assert_eq!(page_size(&old), 2048);
     let store = SqliteStore::open(&old, &SqliteOptions::default()).expect("reopen");
     assert!(store.read("Patient", "p1").unwrap().is_some());
 }
