@@ -270,14 +270,10 @@ impl Drop for SqliteStore {
 /// (`weave-walvfs`), or through SQLite's default VFS if that one cannot be registered.
 fn open_connection(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
     // The allocator and the page cache can only be chosen before SQLite starts, so before the
-    // first connection.
-    if let Err(code) = weave_pcache::malloc::install() {
-        static TOLD: std::sync::Once = std::sync::Once::new();
-        TOLD.call_once(|| tracing::debug!(code, "SQLite was started before the store: its default allocator stays"));
-    }
-    if let Err(code) = weave_pcache::install() {
-        static TOLD: std::sync::Once = std::sync::Once::new();
-        TOLD.call_once(|| tracing::debug!(code, "SQLite was started before the store: its default page cache stays"));
+    // first connection. Both installs keep their first result, so this is said once.
+    static TOLD: std::sync::Once = std::sync::Once::new();
+    if let (Err(code), _) | (_, Err(code)) = (weave_pcache::malloc::install(), weave_pcache::install()) {
+        TOLD.call_once(|| tracing::debug!(code, "SQLite was started before the store: its default allocator and page cache stay"));
     }
     match weave_walvfs::register() {
         Ok(()) => Connection::open_with_flags_and_vfs(path, flags, weave_walvfs::NAME),
